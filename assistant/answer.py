@@ -1,0 +1,286 @@
+"""Ranked chunks → Answer(text, citations, refused).
+
+Everything a user sees as a quote is ``article.text[start:end]`` for offsets we computed from the stored
+chunks; text a model writes is only ever matched against those spans, never shown as a quote.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from assistant.chunking import sentence_spans
+from assistant.index import StoredChunk
+from assistant.textutil import content_terms, salient_terms, stem, tokens
+
+MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+REFUSAL_PATTERNS = re.compile(
+    r"don'?t (?:say|mention|contain|provide|specify)|do(?:es)? not (?:say|mention|contain|provide|specify|state)"
+    r"|not (?:mentioned|specified|stated|provided|included)|no (?:information|mention)"
+    r"|(?:cannot|can'?t|unable to) (?:answer|determine|find)",
+    re.I,
+)
+
+NUMBER_Q = re.compile(
+    r"\bhow (?:many|much|old|long|far|big|large|high)\b|\bwhat (?:year|number|percentage|percent|age|amount|date|day)\b"
+    r"|\bwhen\b",
+    re.I,
+)
+NAME_Q = re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhere\b|\bwhich\b|\bwhat (?:is the name|company|country|city|state|team)\b", re.I)
+NUMBER_WORDS = re.compile(
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
+    r"thousand|million|billion|trillion|dozen|half|january|february|march|april|may|june|july|august|"
+    r"september|october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    article_id: str
+    title: str
+    url: str
+    source: str
+    published: str  # YYYY-MM-DD or ""
+    quote: str  # == article.text[start:end]
+    start: int
+    end: int
+
+
+@dataclass
+class Answer:
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    refused: bool = False
+    backend: str = "extractive"
+    question: str = ""
+    standalone_question: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    context_tokens: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["answer"] = d.pop("text")
+        return d
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int  # offsets into the article text
+    end: int
+    text: str
+    terms: frozenset[str]
+
+
+@dataclass
+class Source:
+    """One numbered source given to an answerer: a retrieved chunk, split into sentences."""
+
+    n: int
+    chunk: StoredChunk
+    sentences: list[Sentence]
+    scores: list[float] = field(default_factory=list)
+
+    @property
+    def published_date(self) -> str:
+        p = self.chunk.published
+        return f"{p // 10000:04d}-{p // 100 % 100:02d}-{p % 100:02d}" if p else ""
+
+    def window(self, size: int = 3) -> list[Sentence]:
+        """The best-scoring sentence with its neighbours: what the LLM sees of this source."""
+        if not self.sentences:
+            return []
+        best = max(range(len(self.sentences)), key=lambda i: self.scores[i] if self.scores else 0)
+        lo = max(0, min(best - (size - 1) // 2, len(self.sentences) - size))
+        return self.sentences[lo : lo + size]
+
+
+def make_sources(chunks: list[StoredChunk]) -> list[Source]:
+    sources = []
+    for n, chunk in enumerate(chunks, 1):
+        sents = []
+        for s, e in sentence_spans(chunk.text):
+            text = chunk.text[s:e]
+            sents.append(Sentence(chunk.start + s, chunk.start + e, text, frozenset(content_terms(text))))
+        sources.append(Source(n, chunk, sents))
+    return sources
+
+
+def answer_type_ok(question: str, sentence: str, q_terms: set[str]) -> float:
+    """Does the sentence hold the kind of thing asked for (a number, a name) beyond the question's words?"""
+    if NUMBER_Q.search(question):
+        return 1.0 if (re.search(r"\d", sentence) or NUMBER_WORDS.search(sentence)) else 0.0
+    words = tokens(sentence)
+    new_names = [w for i, w in enumerate(words) if i > 0 and w[0].isupper() and stem(w.lower()) not in q_terms]
+    if NAME_Q.search(question):
+        return 1.0 if new_names else 0.0
+    new_terms = {stem(w.lower()) for w in words} - q_terms
+    return 1.0 if len(new_terms) >= 3 else 0.5
+
+
+@dataclass
+class Support:
+    best: tuple[int, int] | None  # (source index, sentence index)
+    score: float
+    lexical: float
+    dense: float
+    salient: float  # share of the question's names/numbers found in the best source
+
+
+class SentenceScorer:
+    """Scores every sentence of the sources against the question: meaning (embeddings), shared
+    words (weighted, names and numbers count double) and whether it holds the kind of answer asked for."""
+
+    def __init__(self, embedder: Any, w_dense: float = 0.45, w_lex: float = 0.40, w_type: float = 0.15) -> None:
+        self.embedder = embedder
+        self.w = (w_dense, w_lex, w_type)
+
+    def score(self, question: str, sources: list[Source]) -> Support:
+        q_terms = set(content_terms(question))
+        sal = salient_terms(question)
+        weights = {t: (2.0 if t in sal else 1.0) for t in q_terms}
+        total = sum(weights.values()) or 1.0
+        flat = [(i, j, s) for i, src in enumerate(sources) for j, s in enumerate(src.sentences)]
+        if not flat:
+            return Support(None, 0.0, 0.0, 0.0, 0.0)
+        vecs = self.embedder.encode([question] + [s.text for _, _, s in flat])
+        qv = vecs[0]
+        best: tuple[float, int, int, float, float] | None = None
+        for src in sources:
+            src.scores = [0.0] * len(src.sentences)
+        for (i, j, s), v in zip(flat, vecs[1:]):
+            dense = max(0.0, sum(a * b for a, b in zip(qv, v)))
+            lex = sum(weights[t] for t in q_terms & s.terms) / total
+            typ = answer_type_ok(question, s.text, q_terms)
+            rank_prior = 0.03 / (1 + i)
+            score = self.w[0] * dense + self.w[1] * lex + self.w[2] * typ + rank_prior
+            sources[i].scores[j] = score
+            if best is None or score > best[0]:
+                best = (score, i, j, lex, dense)
+        assert best is not None
+        score, i, j, lex, dense = best
+        src_terms = set().union(*(s.terms for s in sources[i].sentences)) | set(content_terms(sources[i].chunk.title))
+        salient = len(sal & src_terms) / len(sal) if sal else 1.0
+        return Support((i, j), score, lex, dense, salient)
+
+
+def is_supported(sup: Support, min_score: float, min_salient: float) -> bool:
+    return sup.best is not None and sup.score >= min_score and sup.salient >= min_salient
+
+
+def extractive_text(question: str, sources: list[Source], max_sentences: int = 2, ratio: float = 0.85) -> str:
+    """The best one or two sentences, verbatim, each followed by its source marker."""
+    ranked = sorted(
+        ((sc, src.n, j) for src in sources for j, sc in enumerate(src.scores)), key=lambda x: -x[0]
+    )
+    if not ranked:
+        return ""
+    picked: list[tuple[int, int]] = []
+    seen_text: set[str] = set()
+    for sc, n, j in ranked:
+        if len(picked) >= max_sentences or sc < ranked[0][0] * ratio:
+            break
+        text = sources[n - 1].sentences[j].text
+        if text in seen_text:
+            continue
+        seen_text.add(text)
+        picked.append((n, j))
+    return " ".join(f"{sources[n - 1].sentences[j].text} [{n}]" for n, j in picked)
+
+
+def refusal_text(question: str) -> str:
+    q = question.strip().rstrip("?")
+    return f"The indexed articles don't say. Nothing in them answers “{q}?”"
+
+
+def split_claims(text: str) -> list[tuple[str, list[int]]]:
+    """Answer text → (sentence without markers, marker numbers in order) pairs."""
+    out: list[tuple[str, list[int]]] = []
+    for s, e in sentence_spans(text):
+        piece = text[s:e]
+        nums = [int(x) for m in MARKER.finditer(piece) for x in re.split(r"\s*[,;]\s*", m.group(1))]
+        claim = MARKER.sub("", piece).strip()
+        if not claim and out:  # a sentence that is only markers belongs to the one before
+            out[-1][1].extend(nums)
+            continue
+        out.append((claim, nums))
+    return out
+
+
+def _overlap(claim_terms: set[str], sent: Sentence) -> float:
+    if not claim_terms or not sent.terms:
+        return 0.0
+    shared = claim_terms & sent.terms
+    return len(shared) / min(len(claim_terms), len(sent.terms))
+
+
+def resolve_citations(
+    text: str, sources: list[Source], min_overlap: float = 0.34, attach_overlap: float = 0.6
+) -> tuple[str, list[Citation], list[str]]:
+    """Maps every [n] to the sentence of source n that supports its claim; renumbers markers 1..m in
+    order of appearance; drops markers that point to no source or to a source that does not support the
+    claim (moving them to the source that does, when one does). Returns (text, citations, notes)."""
+    notes: list[str] = []
+    cites: dict[tuple[str, int, int], Citation] = {}
+    pieces: list[str] = []
+    for claim, nums in split_claims(text):
+        terms = set(content_terms(claim))
+        chosen: list[tuple[Source, Sentence]] = []
+        for n in dict.fromkeys(nums):
+            if not 1 <= n <= len(sources):
+                notes.append(f"marker [{n}] points to no source; dropped")
+                continue
+            src = sources[n - 1]
+            best = max(src.sentences, key=lambda s: _overlap(terms, s), default=None)
+            if best is not None and _overlap(terms, best) >= min_overlap:
+                chosen.append((src, best))
+            else:
+                notes.append(f"source [{n}] does not support “{claim[:60]}”; marker dropped")
+        if not chosen and terms:
+            cand = [(_overlap(terms, s), src, s) for src in sources for s in src.sentences]
+            if cand:
+                ov, src, s = max(cand, key=lambda x: x[0])
+                if ov >= attach_overlap:
+                    chosen.append((src, s))
+        markers = []
+        for src, s in chosen:
+            key = (src.chunk.article_id, s.start, s.end)
+            if key not in cites:
+                cites[key] = Citation(
+                    n=len(cites) + 1,
+                    article_id=src.chunk.article_id,
+                    title=src.chunk.title,
+                    url=src.chunk.url,
+                    source=src.chunk.source,
+                    published=src.published_date,
+                    quote=s.text,
+                    start=s.start,
+                    end=s.end,
+                )
+            mark = f"[{cites[key].n}]"
+            if mark not in markers:
+                markers.append(mark)
+        if markers:
+            pieces.append(f"{claim} {''.join(markers)}")
+        else:
+            pieces.append(claim)
+    return " ".join(p for p in pieces if p), list(cites.values()), notes
+
+
+def looks_like_refusal(text: str) -> bool:
+    return bool(REFUSAL_PATTERNS.search(text))
+
+
+def format_sources(sources: list[Source], window: int = 3) -> str:
+    """The numbered sources as the LLM sees them: a few sentences around the best one of each chunk."""
+    blocks = []
+    for src in sources:
+        head = f"[{src.n}] {src.chunk.title}"
+        if src.published_date:
+            head += f" ({src.published_date})"
+        body = " ".join(s.text for s in src.window(window))
+        blocks.append(f"{head}\n{body}")
+    return "\n\n".join(blocks)

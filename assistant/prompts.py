@@ -1,0 +1,23 @@
+"""Prompt templates, kept as files in ``prompts/`` at the repository root."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
+
+# The variables each template must use, no more and no fewer (tests/test_prompts.py pins them).
+VARIABLES: dict[str, set[str]] = {
+    "answer_system": {"today"},
+    "answer_user": {"sources", "question"},
+    "condense": {"history", "question"},
+}
+
+
+def load(name: str, folder: Path = PROMPTS_DIR) -> str:
+    return (folder / f"{name}.txt").read_text(encoding="utf-8")
+
+
+def variables(template: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field}

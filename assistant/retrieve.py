@@ -1,0 +1,273 @@
+"""Question (+ history, + today's date, + filters) → ranked chunks.
+
+Hybrid: the bm25s and dense (Chroma) rankings are fused by reciprocal rank fusion, with a recency prior
+for news, at most ``per_article`` chunks per article. ``HybridRetriever`` wraps it as a LangChain
+``BaseRetriever`` so it composes into LCEL chains.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from assistant.index import Index, StoredChunk
+from assistant.settings import RetrievalSettings
+
+Mode = Literal["hybrid", "dense", "bm25"]
+
+MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+
+
+@dataclass(frozen=True)
+class Filters:
+    date_from: date | None = None
+    date_to: date | None = None
+    sources: tuple[str, ...] = ()
+    exclude_articles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: StoredChunk
+    score: float
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    dense_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class TimeScope:
+    start: date
+    end: date
+    phrase: str
+
+
+def _month_range(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def parse_time_scope(question: str, today: date) -> TimeScope | None:
+    """The period a question speaks of ("yesterday", "this week", "in March"), relative to today."""
+    q = question.lower()
+    week_start = today - timedelta(days=today.weekday())
+    rules: list[tuple[str, tuple[date, date]]] = [
+        (r"\btoday\b|\bthis morning\b|\btonight\b", (today, today)),
+        (r"\byesterday\b", (today - timedelta(days=1), today - timedelta(days=1))),
+        (r"\bthis week\b|\bthis past week\b|\bpast week\b", (today - timedelta(days=7), today)),
+        (r"\blast week\b", (week_start - timedelta(days=7), week_start - timedelta(days=1))),
+        (r"\bthis month\b|\bpast month\b", (today - timedelta(days=31), today)),
+        (r"\bthis year\b", (date(today.year, 1, 1), today)),
+        (r"\blast year\b", (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31))),
+    ]
+    if today.month == 1:
+        rules.append((r"\blast month\b", _month_range(today.year - 1, 12)))
+    else:
+        rules.append((r"\blast month\b", _month_range(today.year, today.month - 1)))
+    for pattern, (start, end) in rules:
+        m = re.search(pattern, q)
+        if m:
+            return TimeScope(start, end, m.group(0))
+    m = re.search(r"\b(?:in|during|since|of)\s+(" + "|".join(MONTHS) + r")\.?(?:\s+(\d{4}))?\b", q)
+    if m and not (m.group(1) == "may" and not m.group(2)):  # "in may" is too often the verb
+        month = MONTHS[m.group(1)]
+        year = int(m.group(2)) if m.group(2) else (today.year if month <= today.month else today.year - 1)
+        start, end = _month_range(year, month)
+        return TimeScope(start, min(end, today) if year == today.year else end, m.group(0))
+    return None
+
+
+def _ymd(d: date) -> int:
+    return d.year * 10000 + d.month * 100 + d.day
+
+
+@dataclass
+class HybridSearch:
+    index: Index
+    cfg: RetrievalSettings
+    # How far a date-less question reaches back for its recency prior, and how much it weighs.
+    recency_days: int = 31
+    recency_weight: float = 0.5
+    _mask_cache: dict[Any, Any] = field(default_factory=dict)
+
+    def _where(self, lo: int, hi: int, f: Filters) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if lo:
+            clauses.append({"published": {"$gte": lo}})
+        if hi:
+            # articles without a date (0) are kept: their time is unknown, not wrong
+            clauses.append({"published": {"$lte": hi}})
+        if f.sources:
+            clauses.append({"source": {"$in": list(f.sources)}})
+        if f.exclude_articles:
+            clauses.append({"article_id": {"$nin": list(f.exclude_articles)}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def _mask(self, lo: int, hi: int, f: Filters) -> Any:
+        import numpy as np
+
+        rows = self.index.lexical.rows
+        key = (id(rows), lo, hi, f.sources, f.exclude_articles)
+        if key in self._mask_cache:
+            return self._mask_cache[key]
+        published = np.fromiter((r["published"] for r in rows), dtype=np.int64, count=len(rows))
+        ok = np.ones(len(rows), dtype=bool)
+        if lo:
+            ok &= published >= lo
+        if hi:
+            ok &= published <= hi
+        if f.sources:
+            src = set(f.sources)
+            ok &= np.fromiter((r["source"] in src for r in rows), dtype=bool, count=len(rows))
+        if f.exclude_articles:
+            ex = set(f.exclude_articles)
+            ok &= np.fromiter((r["article_id"] not in ex for r in rows), dtype=bool, count=len(rows))
+        mask = ok.astype(np.float32)
+        if len(self._mask_cache) > 64:
+            self._mask_cache.clear()
+        self._mask_cache[key] = mask
+        return mask
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        today: date | None = None,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+        scope_from: str | None = None,
+    ) -> list[Hit]:
+        """Ranked chunks for a query. ``scope_from`` is the text to read time phrases from
+        (the user's own question; the query itself by default)."""
+        k = k or self.cfg.k
+        f = filters or Filters()
+        today = today or date.today()
+        scope = parse_time_scope(scope_from if scope_from is not None else query, today)
+        # Never look into the future of "today" (one day of slack for time zones).
+        hi_date = f.date_to or today + timedelta(days=1)
+        lo_date = f.date_from
+        if scope:
+            lo_date = max(lo_date, scope.start) if lo_date else scope.start
+            hi_date = min(hi_date, scope.end + timedelta(days=1))
+        hits = self._ranked(query, k, _ymd(lo_date) if lo_date else 0, _ymd(hi_date), f, today, mode)
+        if not hits and scope:  # the phrase narrowed to nothing: widen to the explicit filters only
+            lo = _ymd(f.date_from) if f.date_from else 0
+            hits = self._ranked(query, k, lo, _ymd(f.date_to or today + timedelta(days=1)), f, today, mode)
+        return hits
+
+    def _ranked(
+        self, query: str, k: int, lo: int, hi: int, f: Filters, today: date, mode: Mode
+    ) -> list[Hit]:
+        n = self.cfg.candidates
+        rrf = self.cfg.rrf_k
+        scores: dict[str, float] = {}
+        dense_rank: dict[str, int] = {}
+        dense_score: dict[str, float] = {}
+        lex_rank: dict[str, int] = {}
+        chunks: dict[str, StoredChunk] = {}
+        if mode in ("hybrid", "dense"):
+            for r, (chunk, sim) in enumerate(self.index.dense_search(query, n, self._where(lo, hi, f)), 1):
+                chunks[chunk.id] = chunk
+                dense_rank[chunk.id] = r
+                dense_score[chunk.id] = sim
+                scores[chunk.id] = scores.get(chunk.id, 0.0) + 1.0 / (rrf + r)
+        if mode in ("hybrid", "bm25"):
+            self.index.ensure_lexical()
+            mask = self._mask(lo, hi, f) if (lo or hi or f.sources or f.exclude_articles) else None
+            for r, (cid, _) in enumerate(self.index.lexical_search(query, n, mask), 1):
+                lex_rank[cid] = r
+                scores[cid] = scores.get(cid, 0.0) + 1.0 / (rrf + r)
+        missing = [cid for cid in scores if cid not in chunks]
+        for chunk in self.index.get_chunks(missing):
+            chunks[chunk.id] = chunk
+        if self.recency_weight and mode == "hybrid":
+            recent = _ymd(today - timedelta(days=self.recency_days))
+            for cid, chunk in chunks.items():
+                if chunk.published >= recent:
+                    scores[cid] += self.recency_weight / (rrf + 1)
+        ordered = sorted((cid for cid in scores if cid in chunks), key=lambda c: -scores[c])
+        per_article: dict[str, int] = {}
+        out: list[Hit] = []
+        for cid in ordered:
+            chunk = chunks[cid]
+            if per_article.get(chunk.article_id, 0) >= self.cfg.per_article:
+                continue
+            per_article[chunk.article_id] = per_article.get(chunk.article_id, 0) + 1
+            out.append(Hit(chunk, scores[cid], dense_rank.get(cid), lex_rank.get(cid), dense_score.get(cid, 0.0)))
+            if len(out) >= k:
+                break
+        return out
+
+
+def hit_to_document(hit: Hit) -> Document:
+    c = hit.chunk
+    return Document(
+        page_content=c.text,
+        id=c.id,
+        metadata={
+            "chunk_id": c.id,
+            "article_id": c.article_id,
+            "start": c.start,
+            "end": c.end,
+            "title": c.title,
+            "url": c.url,
+            "source": c.source,
+            "published": c.published,
+            "score": hit.score,
+            "dense_score": hit.dense_score,
+        },
+    )
+
+
+def document_to_chunk(doc: Document) -> StoredChunk:
+    m = doc.metadata
+    return StoredChunk(
+        id=m["chunk_id"],
+        article_id=m["article_id"],
+        text=doc.page_content,
+        start=m["start"],
+        end=m["end"],
+        title=m["title"],
+        url=m["url"],
+        source=m["source"],
+        published=m["published"],
+    )
+
+
+class HybridRetriever(BaseRetriever):
+    """LangChain face of HybridSearch: ``retriever.invoke("question")`` → Documents."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    search: HybridSearch
+    k: int = 5
+    today: date | None = None
+    filters: Filters = Filters()
+    mode: Mode = "hybrid"
+    scope_from: str | None = None
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        hits = self.search.search(
+            query, k=self.k, today=self.today, filters=self.filters, mode=self.mode, scope_from=self.scope_from
+        )
+        return [hit_to_document(h) for h in hits]
+
+    def scoped(self, **changes: Any) -> HybridRetriever:
+        return self.model_copy(update=changes)
+
+
+def with_filters(f: Filters, **changes: Any) -> Filters:
+    return replace(f, **changes)

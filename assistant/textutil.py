@@ -1,0 +1,95 @@
+"""Small text helpers shared by answering and evaluation: terms, stems, answer normalisation."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+STOPWORDS = frozenset(
+    ["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "said", "says", "say", "according", "week", "weeks", "year", "years", "month", "day", "days", "today", "yesterday", "new", "one", "two", "many", "much", "last", "first", "next", "time", "recent", "recently", "reported", "report", "reports", "news", "announced", "per", "cent", "percent", "people", "would", "could", "also", "amid", "across", "among", "including"]
+)
+
+QUESTION_WORDS = frozenset(["what", "which", "who", "whom", "whose", "where", "when", "why", "how"])
+
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    try:
+        import Stemmer
+
+        return Stemmer.Stemmer("english")
+    except ImportError:
+        return None
+
+
+@lru_cache(maxsize=50_000)
+def stem(word: str) -> str:
+    s = _stemmer()
+    w = word.lower().replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    return s.stemWord(w) if s else w.rstrip("s")
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text)
+
+
+def content_terms(text: str) -> list[str]:
+    """Stems of the words that carry meaning (no stopwords, no question words)."""
+    out = []
+    for t in tokens(text):
+        low = t.lower().strip("'’-")
+        if len(low) < 2 and not low.isdigit():
+            continue
+        if low in STOPWORDS or low in QUESTION_WORDS:
+            continue
+        out.append(stem(low))
+    return out
+
+
+def salient_terms(question: str) -> set[str]:
+    """Names and numbers in a question (capitalised words not at the start, digits)."""
+    out: set[str] = set()
+    words = tokens(question)
+    for i, w in enumerate(words):
+        low = w.lower()
+        if low in STOPWORDS or low in QUESTION_WORDS:
+            continue
+        if any(ch.isdigit() for ch in w) or (i > 0 and w[0].isupper()):
+            out.add(stem(low))
+    return out
+
+
+def strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+HONORIFICS = r"\b(?:mr|mrs|ms|dr|prof|sen|rep|gov|gen|lt|col|sir|president|king|queen|prince|pope)\.?\s+"
+
+
+def normalize_answer(text: str) -> str:
+    """Normalisation for answer matching (as the RealTimeQA README describes): case, accents, quotes,
+    "U.S."→"us", "1,000"→"1000", "%"→"percent", leading "the", honorifics, parentheticals."""
+    t = strip_accents(text).lower()
+    t = t.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    t = re.sub(r"\([^)]*\)", " ", t)
+    t = re.sub(r"\bu\.\s?s\.(?:\s?a\.)?", "us", t)
+    t = re.sub(r"\bu\.\s?k\.", "uk", t)
+    t = re.sub(r"(?<=\d),(?=\d{3}\b)", "", t)
+    t = t.replace("%", " percent")
+    t = re.sub(HONORIFICS, " ", t)
+    t = re.sub(r"[\"'`]", "", t)
+    t = re.sub(r"[^\w\s]", " ", t)
+    t = re.sub(r"^\s*(?:the|a|an)\s+", "", t)
+    return " ".join(t.split())
+
+
+def contains_answer(haystack: str, answer: str) -> bool:
+    a = normalize_answer(answer)
+    if not a:
+        return False
+    return f" {a} " in f" {normalize_answer(haystack)} "
