@@ -6,8 +6,11 @@ chunks; text a model writes is only ever matched against those spans, never show
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
 from assistant.chunking import sentence_spans
@@ -124,21 +127,51 @@ def answer_type_ok(question: str, sentence: str, q_terms: set[str]) -> float:
 @dataclass
 class Support:
     best: tuple[int, int] | None  # (source index, sentence index)
-    score: float
-    lexical: float
-    dense: float
-    salient: float  # share of the question's names/numbers found in the best source
+    score: float  # the best sentence's score
+    coverage: float  # idf-weighted share of the question's terms found in the best-covering source
+    age_days: float  # how old the best sentence's article is, relative to the newest news we could know
+    probability: float  # calibrated: how likely the sources hold the answer
+
+
+@dataclass(frozen=True)
+class SupportModel:
+    """A logistic model over three features; fitted on the RealTimeQA dev split (answerable questions vs
+    the same questions with every article holding the answer removed), see bench/refusal_fit.py."""
+
+    w_score: float = 2.6
+    w_coverage: float = 4.2
+    w_age: float = -1.3  # per 30 days, capped at 60 days
+    bias: float = -3.7
+    unknown_age_days: float = 7.0
+
+    def probability(self, score: float, coverage: float, age_days: float) -> float:
+        z = self.w_score * score + self.w_coverage * coverage + self.w_age * min(max(age_days, 0.0), 60.0) / 30
+        return 1.0 / (1.0 + math.exp(-(z + self.bias)))
 
 
 class SentenceScorer:
     """Scores every sentence of the sources against the question: meaning (embeddings), shared
-    words (weighted, names and numbers count double) and whether it holds the kind of answer asked for."""
+    words (weighted, names and numbers count double) and whether it holds the kind of answer asked for.
+    Then estimates whether the sources support an answer at all."""
 
-    def __init__(self, embedder: Any, w_dense: float = 0.45, w_lex: float = 0.40, w_type: float = 0.15) -> None:
+    def __init__(
+        self,
+        embedder: Any,
+        idf: Callable[[str], float] | None = None,
+        w_dense: float = 0.45,
+        w_lex: float = 0.40,
+        w_type: float = 0.15,
+        max_embedded: int = 12,
+        model: SupportModel | None = None,
+    ) -> None:
         self.embedder = embedder
+        self.idf = idf or (lambda t: 1.0)
+        self.max_embedded = max_embedded
         self.w = (w_dense, w_lex, w_type)
+        self.model = model or SupportModel()
 
-    def score(self, question: str, sources: list[Source]) -> Support:
+    def score(self, question: str, sources: list[Source], reference: date | None = None) -> Support:
+        """reference: the newest date the answer could come from (today, or the newest indexed article)."""
         q_terms = set(content_terms(question))
         sal = salient_terms(question)
         weights = {t: (2.0 if t in sal else 1.0) for t in q_terms}
@@ -146,29 +179,45 @@ class SentenceScorer:
         flat = [(i, j, s) for i, src in enumerate(sources) for j, s in enumerate(src.sentences)]
         if not flat:
             return Support(None, 0.0, 0.0, 0.0, 0.0)
-        vecs = self.embedder.encode([question] + [s.text for _, _, s in flat])
-        qv = vecs[0]
-        best: tuple[float, int, int, float, float] | None = None
-        for src in sources:
-            src.scores = [0.0] * len(src.sentences)
-        for (i, j, s), v in zip(flat, vecs[1:]):
-            dense = max(0.0, sum(a * b for a, b in zip(qv, v)))
+        # Cheap features for every sentence; embeddings only for the most promising few.
+        cheap = []
+        for i, _j, s in flat:
             lex = sum(weights[t] for t in q_terms & s.terms) / total
             typ = answer_type_ok(question, s.text, q_terms)
-            rank_prior = 0.03 / (1 + i)
-            score = self.w[0] * dense + self.w[1] * lex + self.w[2] * typ + rank_prior
+            cheap.append((lex, typ, 0.03 / (1 + i)))
+        order = sorted(range(len(flat)), key=lambda x: -(self.w[1] * cheap[x][0] + self.w[2] * cheap[x][1] + cheap[x][2]))
+        dense_for = order[: self.max_embedded]
+        vecs = self.embedder.encode([flat[x][2].text for x in dense_for])
+        qv = self.embedder.embed_query(question)
+        dense_of = {x: max(0.0, sum(a * b for a, b in zip(qv, v))) for x, v in zip(dense_for, vecs)}
+        best: tuple[float, int, int] | None = None
+        for src in sources:
+            src.scores = [0.0] * len(src.sentences)
+        for x, (i, j, _s) in enumerate(flat):
+            lex, typ, rank_prior = cheap[x]
+            score = self.w[0] * dense_of.get(x, 0.0) + self.w[1] * lex + self.w[2] * typ + rank_prior
             sources[i].scores[j] = score
             if best is None or score > best[0]:
-                best = (score, i, j, lex, dense)
+                best = (score, i, j)
         assert best is not None
-        score, i, j, lex, dense = best
-        src_terms = set().union(*(s.terms for s in sources[i].sentences)) | set(content_terms(sources[i].chunk.title))
-        salient = len(sal & src_terms) / len(sal) if sal else 1.0
-        return Support((i, j), score, lex, dense, salient)
+        score, i, j = best
+        idf_total = sum(self.idf(t) for t in q_terms) or 1.0
+        coverage = 0.0
+        for src in sources:
+            terms = set().union(*(s.terms for s in src.sentences)) | set(content_terms(src.chunk.title))
+            coverage = max(coverage, sum(self.idf(t) for t in q_terms & terms) / idf_total)
+        published = sources[i].chunk.published
+        if published and reference:
+            pub = date(published // 10000, published // 100 % 100, published % 100)
+            age = float((reference - pub).days)
+        else:
+            age = self.model.unknown_age_days
+        p = self.model.probability(score, coverage, age)
+        return Support((i, j), score, coverage, age, p)
 
 
-def is_supported(sup: Support, min_score: float, min_salient: float) -> bool:
-    return sup.best is not None and sup.score >= min_score and sup.salient >= min_salient
+def is_supported(sup: Support, min_probability: float) -> bool:
+    return sup.best is not None and sup.probability >= min_probability
 
 
 def extractive_text(question: str, sources: list[Source], max_sentences: int = 2, ratio: float = 0.85) -> str:

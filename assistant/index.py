@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import signal
 import threading
@@ -109,6 +110,8 @@ class LexicalIndex:
         self.folder = folder
         self.ids: list[str] = []
         self.rows: list[dict[str, Any]] = []
+        self.df: dict[str, int] = {}
+        self.n_docs = 0
         self.stamp = ""
         self._bm25: Any = None
         self._stemmer: Any = None
@@ -138,7 +141,26 @@ class LexicalIndex:
             bm25.index(self._tokenize(texts), show_progress=False)
         self._bm25, self.ids, self.stamp = (bm25 if ids else None), list(ids), stamp
         self.rows = rows
+        self.compute_df(texts)
         self.save()
+
+    def compute_df(self, texts: list[str]) -> None:
+        """Document frequencies of content terms, for the idf weights of answer scoring."""
+        from collections import Counter
+
+        from assistant.textutil import content_terms
+
+        df: Counter[str] = Counter()
+        for t in texts:
+            df.update(set(content_terms(t)))
+        self.df, self.n_docs = dict(df), len(texts)
+
+    def idf(self, term: str) -> float:
+        return math.log((self.n_docs + 1) / (self.df.get(term, 0) + 0.5))
+
+    @property
+    def newest(self) -> int:
+        return max((r["published"] for r in self.rows), default=0)
 
     def save(self) -> None:
         tmp = self.folder.with_name(self.folder.name + ".tmp")
@@ -147,6 +169,7 @@ class LexicalIndex:
         tmp.mkdir(parents=True)
         if self._bm25 is not None:
             self._bm25.save(str(tmp / "bm25"))
+        (tmp / "df.json").write_text(json.dumps({"n": self.n_docs, "df": self.df}))
         (tmp / "meta.json").write_text(json.dumps({"stamp": self.stamp, "ids": self.ids, "rows": self.rows}))
         old = self.folder.with_name(self.folder.name + ".old")
         if self.folder.exists():
@@ -167,11 +190,15 @@ class LexicalIndex:
             meta = json.loads(meta_file.read_text())
             if len(meta["rows"]) != len(meta["ids"]):
                 raise ValueError("rows and ids differ in length")
+            if not (self.folder / "df.json").exists():
+                raise ValueError("term frequencies missing")
             bm25 = bm25s.BM25.load(str(self.folder / "bm25")) if meta["ids"] else None
         except Exception as e:  # noqa: BLE001 - a damaged lexical index is rebuilt, not fatal
             log.warning("lexical index at %s unreadable (%s); it will be rebuilt", self.folder, e)
             return False
         self._bm25, self.ids, self.stamp, self.rows = bm25, meta["ids"], meta["stamp"], meta["rows"]
+        d = json.loads((self.folder / "df.json").read_text())
+        self.df, self.n_docs = d["df"], d["n"]
         return True
 
     def search(self, query: str, k: int, mask: Any = None) -> list[tuple[str, float]]:

@@ -64,6 +64,7 @@ class SentenceEmbedder(Embeddings):
         self.name = cfg.model
         self._model: Any = None
         self._lock = threading.Lock()
+        self._query_cache: dict[str, list[float]] = {}
 
     @property
     def model(self) -> Any:
@@ -100,7 +101,17 @@ class SentenceEmbedder(Embeddings):
         return self.encode(texts)
 
     def embed_query(self, text: str) -> list[float]:
-        return self.encode([text])[0]
+        # The same question is embedded for retrieval and for sentence scoring: keep the last few.
+        with self._lock:
+            hit = self._query_cache.get(text)
+        if hit is not None:
+            return hit
+        vec = self.encode([text])[0]
+        with self._lock:
+            if len(self._query_cache) >= 256:
+                self._query_cache.pop(next(iter(self._query_cache)))
+            self._query_cache[text] = vec
+        return vec
 
 
 def make_embedder(settings: Settings) -> SentenceEmbedder:

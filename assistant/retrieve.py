@@ -96,6 +96,7 @@ class HybridSearch:
     # How far a date-less question reaches back for its recency prior, and how much it weighs.
     recency_days: int = 31
     recency_weight: float = 0.5
+    future_slack_days: int = 3
     _mask_cache: dict[Any, Any] = field(default_factory=dict)
 
     def _where(self, lo: int, hi: int, f: Filters) -> dict[str, Any] | None:
@@ -154,16 +155,18 @@ class HybridSearch:
         f = filters or Filters()
         today = today or date.today()
         scope = parse_time_scope(scope_from if scope_from is not None else query, today)
-        # Never look into the future of "today" (one day of slack for time zones).
-        hi_date = f.date_to or today + timedelta(days=1)
+        # Never look into the future of "today". The slack covers time zones and the dates in article
+        # metadata that are the last update rather than the first publication.
+        hi_date = f.date_to or today + timedelta(days=self.future_slack_days)
         lo_date = f.date_from
         if scope:
             lo_date = max(lo_date, scope.start) if lo_date else scope.start
-            hi_date = min(hi_date, scope.end + timedelta(days=1))
+            hi_date = min(hi_date, scope.end + timedelta(days=self.future_slack_days))
         hits = self._ranked(query, k, _ymd(lo_date) if lo_date else 0, _ymd(hi_date), f, today, mode)
         if not hits and scope:  # the phrase narrowed to nothing: widen to the explicit filters only
             lo = _ymd(f.date_from) if f.date_from else 0
-            hits = self._ranked(query, k, lo, _ymd(f.date_to or today + timedelta(days=1)), f, today, mode)
+            hi = _ymd(f.date_to or today + timedelta(days=self.future_slack_days))
+            hits = self._ranked(query, k, lo, hi, f, today, mode)
         return hits
 
     def _ranked(

@@ -43,6 +43,10 @@ from assistant.settings import Settings
 log = logging.getLogger(__name__)
 
 
+def _to_date(ymd: int) -> date:
+    return date(ymd // 10000, ymd // 100 % 100, ymd % 100)
+
+
 @dataclass
 class Assistant:
     settings: Settings
@@ -68,7 +72,7 @@ class Assistant:
             index=index,
             search=search,
             retriever=retriever,
-            scorer=SentenceScorer(embedder),
+            scorer=SentenceScorer(embedder, idf=lambda term: index.lexical.idf(term)),
             backend=backend,
             chat_model=model,
         )
@@ -112,8 +116,11 @@ class Assistant:
 
         def prepare(x: dict[str, Any]) -> dict[str, Any]:
             sources = make_sources([document_to_chunk(d) for d in x["docs"]])
-            support = self.scorer.score(x["standalone"], sources)
-            ok = is_supported(support, cfg.min_support, cfg.min_salient)
+            today = x.get("today") or date.today()
+            newest = self.index.lexical.newest
+            reference = min(today, _to_date(newest)) if newest else today
+            support = self.scorer.score(x["standalone"], sources, reference)
+            ok = is_supported(support, cfg.min_support)
             return {"sources": sources, "support": support, "supported": ok}
 
         def answerer(x: dict[str, Any]) -> Any:
@@ -174,7 +181,10 @@ class Assistant:
             ans.context_tokens = len(format_sources(sources, self.settings.answer.window)) // 4
         if not prep["supported"]:
             ans.text, ans.refused = text.strip(), True
-            ans.notes.append(f"support {support.score:.2f} (salient {support.salient:.2f}) below the threshold")
+            ans.notes.append(
+                f"support {support.probability:.2f} below {self.settings.answer.min_support} "
+                f"(sentence {support.score:.2f}, coverage {support.coverage:.2f}, age {support.age_days:.0f} days)"
+            )
             return ans
         if backend != "extractive" and looks_like_refusal(text):
             ans.text, ans.refused = refusal_text(state["question"]), True

@@ -44,10 +44,9 @@ class RetrievalSettings(BaseModel):
 
 
 class AnswerSettings(BaseModel):
-    # Refuse when the best supporting sentence scores below this, or when the best source lacks most
-    # of the names and numbers the question mentions (see assistant/answer.py, SentenceScorer).
-    min_support: float = 0.45
-    min_salient: float = 0.5
+    # Refuse when the calibrated probability that the sources hold the answer is below this
+    # (assistant/answer.py, SupportModel). Higher refuses more.
+    min_support: float = 0.5
     # Extractive answers quote this many sentences at most.
     max_sentences: int = 2
     # Sentences of each source shown to the LLM (around the best one).
