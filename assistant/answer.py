@@ -30,7 +30,10 @@ NUMBER_Q = re.compile(
     r"|\bwhen\b",
     re.I,
 )
-NAME_Q = re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhere\b|\bwhich\b|\bwhat (?:is the name|company|country|city|state|team)\b", re.I)
+NAME_Q = re.compile(
+    r"\bwho\b|\bwhom\b|\bwhose\b|\bwhere\b|\bwhich\b|\bwhat (?:is the name|company|country|city|state|team)\b",
+    re.I,
+)
 NUMBER_WORDS = re.compile(
     r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
     r"thousand|million|billion|trillion|dozen|half|january|february|march|april|may|june|july|august|"
@@ -86,6 +89,13 @@ class Source:
     chunk: StoredChunk
     sentences: list[Sentence]
     scores: list[float] = field(default_factory=list)
+    retrieval_score: float = 0.0  # fused retrieval score (RRF + recency)
+    coverage: float = 0.0  # idf-weighted share of the question's terms in this chunk
+    best_type: float = 0.0  # does its best sentence hold the kind of answer asked for
+
+    @property
+    def best_score(self) -> float:
+        return max(self.scores, default=0.0)
 
     @property
     def published_date(self) -> str:
@@ -101,14 +111,16 @@ class Source:
         return self.sentences[lo : lo + size]
 
 
-def make_sources(chunks: list[StoredChunk]) -> list[Source]:
+def make_sources(chunks: list[StoredChunk], retrieval_scores: list[float] | None = None) -> list[Source]:
     sources = []
     for n, chunk in enumerate(chunks, 1):
         sents = []
         for s, e in sentence_spans(chunk.text):
             text = chunk.text[s:e]
             sents.append(Sentence(chunk.start + s, chunk.start + e, text, frozenset(content_terms(text))))
-        sources.append(Source(n, chunk, sents))
+        sources.append(
+            Source(n, chunk, sents, retrieval_score=retrieval_scores[n - 1] if retrieval_scores else 0.0)
+        )
     return sources
 
 
@@ -117,7 +129,9 @@ def answer_type_ok(question: str, sentence: str, q_terms: set[str]) -> float:
     if NUMBER_Q.search(question):
         return 1.0 if (re.search(r"\d", sentence) or NUMBER_WORDS.search(sentence)) else 0.0
     words = tokens(sentence)
-    new_names = [w for i, w in enumerate(words) if i > 0 and w[0].isupper() and stem(w.lower()) not in q_terms]
+    new_names = [
+        w for i, w in enumerate(words) if i > 0 and w[0].isupper() and stem(w.lower()) not in q_terms
+    ]
     if NAME_Q.search(question):
         return 1.0 if new_names else 0.0
     new_terms = {stem(w.lower()) for w in words} - q_terms
@@ -136,16 +150,20 @@ class Support:
 @dataclass(frozen=True)
 class SupportModel:
     """A logistic model over three features; fitted on the RealTimeQA dev split (answerable questions vs
-    the same questions with every article holding the answer removed), see bench/refusal_fit.py."""
+    the same questions with every article holding the answer removed), see bench/fit_models.py."""
 
-    w_score: float = 2.6
-    w_coverage: float = 4.2
-    w_age: float = -1.3  # per 30 days, capped at 60 days
-    bias: float = -3.7
+    w_score: float = 2.67
+    w_coverage: float = 4.12
+    w_age: float = -1.16  # per 30 days, capped at 60 days
+    bias: float = -3.72
     unknown_age_days: float = 7.0
 
     def probability(self, score: float, coverage: float, age_days: float) -> float:
-        z = self.w_score * score + self.w_coverage * coverage + self.w_age * min(max(age_days, 0.0), 60.0) / 30
+        z = (
+            self.w_score * score
+            + self.w_coverage * coverage
+            + self.w_age * min(max(age_days, 0.0), 60.0) / 30
+        )
         return 1.0 / (1.0 + math.exp(-(z + self.bias)))
 
 
@@ -185,7 +203,9 @@ class SentenceScorer:
             lex = sum(weights[t] for t in q_terms & s.terms) / total
             typ = answer_type_ok(question, s.text, q_terms)
             cheap.append((lex, typ, 0.03 / (1 + i)))
-        order = sorted(range(len(flat)), key=lambda x: -(self.w[1] * cheap[x][0] + self.w[2] * cheap[x][1] + cheap[x][2]))
+        order = sorted(
+            range(len(flat)), key=lambda x: -(self.w[1] * cheap[x][0] + self.w[2] * cheap[x][1] + cheap[x][2])
+        )
         dense_for = order[: self.max_embedded]
         vecs = self.embedder.encode([flat[x][2].text for x in dense_for])
         qv = self.embedder.embed_query(question)
@@ -193,19 +213,24 @@ class SentenceScorer:
         best: tuple[float, int, int] | None = None
         for src in sources:
             src.scores = [0.0] * len(src.sentences)
+        best_of: dict[int, tuple[float, float]] = {}
         for x, (i, j, _s) in enumerate(flat):
             lex, typ, rank_prior = cheap[x]
             score = self.w[0] * dense_of.get(x, 0.0) + self.w[1] * lex + self.w[2] * typ + rank_prior
             sources[i].scores[j] = score
+            if i not in best_of or score > best_of[i][0]:
+                best_of[i] = (score, typ)
             if best is None or score > best[0]:
                 best = (score, i, j)
+        for i, (_sc, typ) in best_of.items():
+            sources[i].best_type = typ
         assert best is not None
         score, i, j = best
         idf_total = sum(self.idf(t) for t in q_terms) or 1.0
-        coverage = 0.0
         for src in sources:
             terms = set().union(*(s.terms for s in src.sentences)) | set(content_terms(src.chunk.title))
-            coverage = max(coverage, sum(self.idf(t) for t in q_terms & terms) / idf_total)
+            src.coverage = sum(self.idf(t) for t in q_terms & terms) / idf_total
+        coverage = max(src.coverage for src in sources)
         published = sources[i].chunk.published
         if published and reference:
             pub = date(published // 10000, published // 100 % 100, published % 100)
@@ -214,6 +239,33 @@ class SentenceScorer:
             age = self.model.unknown_age_days
         p = self.model.probability(score, coverage, age)
         return Support((i, j), score, coverage, age, p)
+
+
+@dataclass(frozen=True)
+class RerankModel:
+    """Orders retrieved chunks by how likely they hold the answer: the fused retrieval score (relative to
+    the best candidate), the best sentence's score, the chunk's idf-weighted coverage of the question and
+    whether its best sentence holds the kind of answer asked for. A pointwise logistic model fitted on the
+    RealTimeQA dev split ("does the chunk contain the answer"), see bench/fit_models.py."""
+
+    w_retrieval: float = 4.7
+    w_sentence: float = 2.3
+    w_coverage: float = 2.25
+    w_type: float = 0.45
+
+    def order(self, sources: list[Source]) -> list[Source]:
+        top = max((s.retrieval_score for s in sources), default=0.0) or 1.0
+        key = {
+            id(s): self.w_retrieval * s.retrieval_score / top
+            + self.w_sentence * s.best_score
+            + self.w_coverage * s.coverage
+            + self.w_type * s.best_type
+            for s in sources
+        }
+        ranked = sorted(sources, key=lambda s: -key[id(s)])
+        for n, s in enumerate(ranked, 1):
+            s.n = n
+        return ranked
 
 
 def is_supported(sup: Support, min_probability: float) -> bool:

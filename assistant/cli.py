@@ -43,9 +43,15 @@ def fail(msg: str, code: int = 2) -> NoReturn:
 
 Backend = Annotated[
     str | None,
-    typer.Option("--backend", help="extractive | llamacpp | ollama | openai (default: $ASSISTANT_LLM__BACKEND or auto)."),
+    typer.Option(
+        "--backend",
+        help="extractive | llamacpp | ollama | openai (default: $ASSISTANT_LLM__BACKEND or auto).",
+    ),
 ]
-Today = Annotated[str | None, typer.Option("--date", help="Today's date for the question, YYYY-MM-DD (default: the real date).")]
+Today = Annotated[
+    str | None,
+    typer.Option("--date", help="Today's date for the question, YYYY-MM-DD (default: the real date)."),
+]
 
 
 def make_settings(index_dir: Path | None = None, backend: str | None = None) -> Settings:
@@ -169,7 +175,9 @@ def _print_answer(answer: Any) -> None:
         typer.echo(f"      “{c.quote}” (chars {c.start}-{c.end})")
 
 
-def _stream_answer(assistant: Any, question: str, history: list[Any], day: date | None, backend: str | None) -> Any:
+def _stream_answer(
+    assistant: Any, question: str, history: list[Any], day: date | None, backend: str | None
+) -> Any:
     """Streams tokens to stdout for LLM backends; returns the final Answer."""
     answer = None
     streamed = False
@@ -199,15 +207,23 @@ def ask(
     assistant = build(make_settings(index_dir, backend), with_llm=True)
     if assistant.index.stats()["articles"] == 0:
         fail("the index is empty: run `assistant index [PATH]` first")
-    answer = _stream_answer(assistant, question, [], parse_day(day), None) if not as_json else assistant.ask(
-        question, today=parse_day(day)
+    answer = (
+        _stream_answer(assistant, question, [], parse_day(day), None)
+        if not as_json
+        else assistant.ask(question, today=parse_day(day))
     )
     if as_json:
         d = answer.to_dict()
         typer.echo(
             json.dumps(
-                {"answer": d["answer"], "citations": d["citations"], "refused": d["refused"],
-                 "timings": d["timings"], "backend": d["backend"], "standalone_question": d["standalone_question"]},
+                {
+                    "answer": d["answer"],
+                    "citations": d["citations"],
+                    "refused": d["refused"],
+                    "timings": d["timings"],
+                    "backend": d["backend"],
+                    "standalone_question": d["standalone_question"],
+                },
                 ensure_ascii=False,
             )
         )
@@ -243,7 +259,8 @@ def eval_(
     limit: Annotated[int | None, typer.Option("--limit", help="Only the first N questions.")] = None,
     backend: Backend = None,
     index_dir: Annotated[
-        Path | None, typer.Option("--index-dir", help="Index folder to (re)use (default: <index dir>/eval-<split>).")
+        Path | None,
+        typer.Option("--index-dir", help="Index folder to (re)use (default: <index dir>/eval-<split>)."),
     ] = None,
     as_json: JsonOut = False,
 ) -> None:

@@ -26,11 +26,20 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from assistant.retrieve import Filters, Hit
+from assistant.index import StoredChunk
+from assistant.retrieve import Filters
 from assistant.textutil import contains_answer, normalize_answer
 
 RETRIEVAL_KEYS = ("art@1", "art@5", "ans@1", "ans@5", "mrr@10")
-TOP_KEYS = ("questions", *RETRIEVAL_KEYS, "answer_contains", "quotes_verbatim", "refusal_rate", "p50_ms", "p95_ms")
+TOP_KEYS = (
+    "questions",
+    *RETRIEVAL_KEYS,
+    "answer_contains",
+    "quotes_verbatim",
+    "refusal_rate",
+    "p50_ms",
+    "p95_ms",
+)
 
 
 @dataclass
@@ -64,9 +73,9 @@ def load_split(split_dir: Path) -> tuple[dict[str, dict[str, Any]], list[Questio
     return articles, questions
 
 
-def retrieval_scores(hits: list[Hit], q: Question) -> dict[str, float]:
-    art = [h.chunk.article_id in q.gold for h in hits]
-    ans = [contains_answer(h.chunk.text, q.answer) for h in hits]
+def retrieval_scores(chunks: list[StoredChunk], q: Question) -> dict[str, float]:
+    art = [c.article_id in q.gold for c in chunks]
+    ans = [contains_answer(c.text, q.answer) for c in chunks]
     rr = next((1.0 / (i + 1) for i, ok in enumerate(art[:10]) if ok), 0.0)
     return {
         "art@1": float(any(art[:1])),
@@ -109,9 +118,11 @@ def run_eval(
     answered_refused = 0
     normalized = {aid: f" {normalize_answer(rec.get('text', ''))} " for aid, rec in articles.items()}
     for i, q in enumerate(questions):
-        for mode in per_mode:
+        ranked = [src.chunk for src in assistant.rank(q.question, k=10, today=q.date)]
+        per_mode["hybrid"].append(retrieval_scores(ranked, q))
+        for mode in ("bm25", "dense"):
             hits = assistant.search.search(q.question, k=10, today=q.date, mode=mode)
-            per_mode[mode].append(retrieval_scores(hits, q))
+            per_mode[mode].append(retrieval_scores([h.chunk for h in hits], q))
         ans = assistant.ask(q.question, today=q.date, backend=backend)
         latencies.append(ans.timings.get("total_ms", 0.0))
         ttfts.append(ans.timings.get("ttft_ms", 0.0))
@@ -125,7 +136,10 @@ def run_eval(
         holding = {aid for aid, text in normalized.items() if needle in text}
         for exclude, strict in ((q.gold | holding, True), (q.gold, False)):
             unans = assistant.ask(
-                q.question, today=q.date, backend=backend, filters=Filters(exclude_articles=tuple(sorted(exclude)))
+                q.question,
+                today=q.date,
+                backend=backend,
+                filters=Filters(exclude_articles=tuple(sorted(exclude))),
             )
             if strict:
                 refused_unanswerable += unans.refused
@@ -161,9 +175,15 @@ def run_eval(
 
 
 def format_table(result: dict[str, Any], details: dict[str, Any]) -> str:
-    lines = [f"questions: {result['questions']}   backend: {details['backend']}   chunks: {details['chunks']}"]
+    lines = [
+        f"questions: {result['questions']}   backend: {details['backend']}   chunks: {details['chunks']}"
+    ]
     lines.append(f"{'':10}" + "".join(f"{k:>9}" for k in RETRIEVAL_KEYS))
-    for name, row in [("hybrid", result), ("bm25", result["baselines"]["bm25"]), ("dense", result["baselines"]["dense"])]:
+    for name, row in [
+        ("hybrid", result),
+        ("bm25", result["baselines"]["bm25"]),
+        ("dense", result["baselines"]["dense"]),
+    ]:
         lines.append(f"{name:10}" + "".join(f"{row[k]:>9.3f}" for k in RETRIEVAL_KEYS))
     lines.append(
         f"answer_contains {result['answer_contains']:.3f}   quotes_verbatim {result['quotes_verbatim']:.3f}   "

@@ -393,21 +393,28 @@ class Index:
         return h.hexdigest()
 
     def ensure_lexical(self, manifest: dict[str, dict[str, Any]] | None = None) -> None:
+        """Brings the lexical index in step with the store. Queries never wait for a running sync:
+        a fresh lexical index is built aside and swapped in whole."""
+        if self._lexical_ready and manifest is None:
+            return
         with self._lock:
             if self._lexical_ready and manifest is None:
                 return
             manifest = self.manifest() if manifest is None else manifest
             stamp = self._stamp(manifest)
-            if self.lexical.stamp != stamp and not (self.lexical.load() and self.lexical.stamp == stamp):
-                got = self._get_all(self.chunks, ["documents", "metadatas"])
-                metas = got["metadatas"]
-                texts = [embed_text(m.get("title", ""), d) for d, m in zip(got["documents"], metas)]
-                rows = [
-                    {"article_id": m["article_id"], "published": m.get("published", 0), "source": m.get("source", "")}
-                    for m in metas
-                ]
-                self.lexical.build(got["ids"], texts, stamp, rows)
-                log.info("lexical index rebuilt: %d chunks", len(got["ids"]))
+            if self.lexical.stamp != stamp:
+                fresh = LexicalIndex(self.lexical.folder)
+                if not (fresh.load() and fresh.stamp == stamp):
+                    got = self._get_all(self.chunks, ["documents", "metadatas"])
+                    metas = got["metadatas"]
+                    texts = [embed_text(m.get("title", ""), d) for d, m in zip(got["documents"], metas)]
+                    rows = [
+                        {"article_id": m["article_id"], "published": m.get("published", 0), "source": m.get("source", "")}
+                        for m in metas
+                    ]
+                    fresh.build(got["ids"], texts, stamp, rows)
+                    log.info("lexical index rebuilt: %d chunks", len(got["ids"]))
+                self.lexical = fresh
             self._lexical_ready = True
 
     # ---- writing -----------------------------------------------------------------------------

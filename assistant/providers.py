@@ -183,7 +183,9 @@ def make_chat_model(settings: Settings) -> tuple[str, Any]:
             try:
                 from langchain_openai import ChatOpenAI
             except ImportError as e:
-                raise MissingExtra("OpenAI-compatible API support", "pip install 'news-assistant[openai]'") from e
+                raise MissingExtra(
+                    "OpenAI-compatible API support", "pip install 'news-assistant[openai]'"
+                ) from e
             if not cfg.model:
                 raise ConfigError("ASSISTANT_LLM__MODEL must name the model for the openai backend")
             return "openai", ChatOpenAI(
@@ -206,7 +208,9 @@ def _llamacpp(settings: Settings) -> Any:
         import llama_cpp  # noqa: F401
         from langchain_community.chat_models import ChatLlamaCpp
     except ImportError as e:
-        raise MissingExtra("the local LLM runtime", "pip install 'news-assistant[local-llm]' (or `make llm`)") from e
+        raise MissingExtra(
+            "the local LLM runtime", "pip install 'news-assistant[local-llm]' (or `make llm`)"
+        ) from e
     if cfg.model_path:
         path = cfg.model_path
         if not os.path.isfile(path):

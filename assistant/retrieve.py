@@ -169,9 +169,7 @@ class HybridSearch:
             hits = self._ranked(query, k, lo, hi, f, today, mode)
         return hits
 
-    def _ranked(
-        self, query: str, k: int, lo: int, hi: int, f: Filters, today: date, mode: Mode
-    ) -> list[Hit]:
+    def _ranked(self, query: str, k: int, lo: int, hi: int, f: Filters, today: date, mode: Mode) -> list[Hit]:
         n = self.cfg.candidates
         rrf = self.cfg.rrf_k
         scores: dict[str, float] = {}
@@ -207,7 +205,9 @@ class HybridSearch:
             if per_article.get(chunk.article_id, 0) >= self.cfg.per_article:
                 continue
             per_article[chunk.article_id] = per_article.get(chunk.article_id, 0) + 1
-            out.append(Hit(chunk, scores[cid], dense_rank.get(cid), lex_rank.get(cid), dense_score.get(cid, 0.0)))
+            out.append(
+                Hit(chunk, scores[cid], dense_rank.get(cid), lex_rank.get(cid), dense_score.get(cid, 0.0))
+            )
             if len(out) >= k:
                 break
         return out
@@ -264,7 +264,12 @@ class HybridRetriever(BaseRetriever):
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
         hits = self.search.search(
-            query, k=self.k, today=self.today, filters=self.filters, mode=self.mode, scope_from=self.scope_from
+            query,
+            k=self.k,
+            today=self.today,
+            filters=self.filters,
+            mode=self.mode,
+            scope_from=self.scope_from,
         )
         return [hit_to_document(h) for h in hits]
 

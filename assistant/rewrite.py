@@ -48,7 +48,9 @@ def rule_rewrite(question: str, history: Sequence[Turn]) -> str:
 def llm_rewrite(question: str, history: Sequence[Turn], model: Any, template: str) -> str:
     from langchain_core.messages import HumanMessage
 
-    convo = "\n".join(f"{'User' if role == 'user' else 'Assistant'}: {text[:400]}" for role, text in history[-6:])
+    convo = "\n".join(
+        f"{'User' if role == 'user' else 'Assistant'}: {text[:400]}" for role, text in history[-6:]
+    )
     prompt = template.format(history=convo, question=question)
     try:
         out = model.invoke([HumanMessage(prompt)]).content

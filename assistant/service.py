@@ -23,6 +23,7 @@ from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 from assistant import prompts
 from assistant.answer import (
     Answer,
+    RerankModel,
     SentenceScorer,
     Source,
     Support,
@@ -54,6 +55,7 @@ class Assistant:
     search: HybridSearch
     retriever: HybridRetriever
     scorer: SentenceScorer
+    reranker: RerankModel = field(default_factory=RerankModel)
     backend: str = "extractive"
     chat_model: Any = None
     _chains: dict[str, Runnable] = field(default_factory=dict)
@@ -110,16 +112,15 @@ class Assistant:
 
         def retrieve(x: dict[str, Any]) -> list[Any]:
             r = self.retriever.scoped(
-                today=x.get("today"), filters=x.get("filters") or Filters(), scope_from=x["question"]
+                k=self.settings.retrieval.rerank_candidates,
+                today=x.get("today"),
+                filters=x.get("filters") or Filters(),
+                scope_from=x["question"],
             )
             return r.invoke(x["standalone"])
 
         def prepare(x: dict[str, Any]) -> dict[str, Any]:
-            sources = make_sources([document_to_chunk(d) for d in x["docs"]])
-            today = x.get("today") or date.today()
-            newest = self.index.lexical.newest
-            reference = min(today, _to_date(newest)) if newest else today
-            support = self.scorer.score(x["standalone"], sources, reference)
+            sources, support = self.rerank(x["standalone"], x["docs"], x.get("today"))
             ok = is_supported(support, cfg.min_support)
             return {"sources": sources, "support": support, "supported": ok}
 
@@ -129,7 +130,7 @@ class Assistant:
                 return refusal_text(x["question"])
             if model is None:
                 return extractive_text(x["standalone"], prep["sources"], cfg.max_sentences)
-            llm_input = RunnableLambda(
+            llm_input: Runnable[Any, Any] = RunnableLambda(
                 lambda y: {
                     "today": (y.get("today") or date.today()).isoformat(),
                     "sources": format_sources(y["prepared"]["sources"], cfg.window),
@@ -166,6 +167,34 @@ class Assistant:
             | RunnablePassthrough.assign(answer=RunnableLambda(answerer, name="answerer"))
             | RunnableGenerator(finish, name="resolve_citations")
         )
+
+    def rerank(
+        self, question: str, docs: list[Any], today: date | None = None, k: int | None = None
+    ) -> tuple[list[Source], Support]:
+        """Retrieved chunks → the best k as numbered sources (sentence-level reranking), and the
+        estimate of whether they support an answer at all."""
+        sources = make_sources([document_to_chunk(d) for d in docs], [d.metadata["score"] for d in docs])
+        today = today or date.today()
+        newest = self.index.lexical.newest
+        reference = min(today, _to_date(newest)) if newest else today
+        support = self.scorer.score(question, sources, reference)
+        return self.reranker.order(sources)[: k or self.settings.retrieval.k], support
+
+    def rank(
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        today: date | None = None,
+        filters: Filters | None = None,
+    ) -> list[Source]:
+        """The whole retrieval (hybrid search + reranking) for one standalone question."""
+        r = self.retriever.scoped(
+            k=max(k or 0, self.settings.retrieval.rerank_candidates),
+            today=today,
+            filters=filters or Filters(),
+        )
+        return self.rerank(question, r.invoke(question), today, k)[0]
 
     def _finalise(self, state: dict[str, Any], text: str, backend: str) -> Answer:
         prep = state["prepared"]

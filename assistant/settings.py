@@ -38,6 +38,8 @@ class ChunkSettings(BaseModel):
 
 class RetrievalSettings(BaseModel):
     k: int = 5
+    # Chunks fetched by the hybrid search and re-ordered by the sentence-level reranker; the best k stay.
+    rerank_candidates: int = 10
     per_article: int = 2
     candidates: int = 40
     rrf_k: int = 60
@@ -46,7 +48,7 @@ class RetrievalSettings(BaseModel):
 class AnswerSettings(BaseModel):
     # Refuse when the calibrated probability that the sources hold the answer is below this
     # (assistant/answer.py, SupportModel). Higher refuses more.
-    min_support: float = 0.5
+    min_support: float = 0.45
     # Extractive answers quote this many sentences at most.
     max_sentences: int = 2
     # Sentences of each source shown to the LLM (around the best one).
@@ -81,8 +83,8 @@ class Settings(BaseSettings):
 
     index_dir: Path = Path("index")
     corpus_dirs: list[Path] = Field(default_factory=lambda: [Path("seeds")])
-    # Where uploads and fetched pages are written (and indexed from).
-    upload_dir: Path = Path("seeds")
+    # Where uploads and fetched pages are written (and indexed from, beside corpus_dirs).
+    upload_dir: Path = Path("corpus")
     model_cache_dir: Path = Path.home() / ".cache" / "news-assistant"
     max_file_bytes: int = 20_000_000
     # Chunks embedded per batch; articles are committed to the index batch by batch.
