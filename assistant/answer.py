@@ -300,6 +300,8 @@ def refusal_text(question: str) -> str:
 def split_claims(text: str) -> list[tuple[str, list[int]]]:
     """Answer text → (sentence without markers, marker numbers in order) pairs."""
     out: list[tuple[str, list[int]]] = []
+    # "Claim. [1] Next claim" → "Claim [1]. Next claim": markers after the full stop belong to the claim before.
+    text = re.sub(r"([.!?…][\"”’)]*)((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)", r"\2\1", text)
     for s, e in sentence_spans(text):
         piece = text[s:e]
         nums = [int(x) for m in MARKER.finditer(piece) for x in re.split(r"\s*[,;]\s*", m.group(1))]

@@ -52,7 +52,7 @@ class AnswerSettings(BaseModel):
     # Extractive answers quote this many sentences at most.
     max_sentences: int = 2
     # Sentences of each source shown to the LLM (around the best one).
-    window: int = 3
+    window: int = 2
 
 
 class LLMSettings(BaseModel):

@@ -120,3 +120,19 @@ def local_settings(tmp_path: Path) -> Settings:
 
 def open_index(settings: Settings, embedder: SentenceEmbedder) -> Index:
     return Index(settings, embedder, make_chroma_client(settings))
+
+
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """An extractive assistant over the seed article and three small dated articles (real index)."""
+    from assistant.service import Assistant
+
+    root = tmp_path_factory.mktemp("seeded")
+    corpus = write_corpus(root / "corpus")
+    shutil.copy(SEED, corpus / SEED.name)
+    settings = Settings(index_dir=root / "index", corpus_dirs=[corpus], upload_dir=root / "uploads")
+    settings.llm.backend = "extractive"
+    assistant = Assistant.from_settings(settings)
+    report = assistant.sync()
+    assert report.added == 4 and not report.failed
+    return assistant

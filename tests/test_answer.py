@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assistant.answer import (
+    MARKER,
+    Source,
+    SupportModel,
+    extractive_text,
+    looks_like_refusal,
+    make_sources,
+    refusal_text,
+    resolve_citations,
+    split_claims,
+)
+from assistant.index import StoredChunk
+
+ARTICLE = (
+    "The council approved the budget on Monday. Spending on parks rises by 12 percent.\n"
+    "Mayor Ana Silva said the plan protects libraries. Critics called it reckless."
+)
+
+
+def sources() -> list[Source]:
+    a = StoredChunk("a:0", "a", ARTICLE, 0, len(ARTICLE), "Budget passes", "https://x.example/a", "x", 20240301)
+    text_b = "Rain is expected all week. Farmers welcomed the forecast."
+    b = StoredChunk("b:0", "b", text_b, 0, len(text_b), "Weather", "", "", 0)
+    srcs = make_sources([a, b])
+    for s in srcs:
+        s.scores = [1.0 - 0.1 * i for i in range(len(s.sentences))]
+    return srcs
+
+
+def check_invariants(text: str, cites, srcs) -> None:  # type: ignore[no-untyped-def]
+    texts = {"a": ARTICLE, "b": srcs[1].chunk.text}
+    numbers = [int(n) for m in re.finditer(r"\[(\d+)\]", text) for n in [m.group(1)]]
+    assert sorted(set(numbers)) == list(range(1, len(cites) + 1))  # contiguous from 1, every citation marked
+    assert [c.n for c in cites] == list(range(1, len(cites) + 1))
+    for c in cites:
+        assert texts[c.article_id][c.start : c.end] == c.quote
+
+
+def test_resolves_markers_to_supporting_sentences_and_renumbers() -> None:
+    srcs = sources()
+    text, cites, notes = resolve_citations(
+        "Farmers were pleased by the rain forecast [2]. Parks spending rises 12 percent [1].", srcs
+    )
+    assert text == "Farmers were pleased by the rain forecast. [1] Parks spending rises 12 percent. [2]"
+    assert [c.quote for c in cites] == ["Farmers welcomed the forecast.", "Spending on parks rises by 12 percent."]
+    check_invariants(text, cites, srcs)
+    assert notes == []
+
+
+def test_markers_to_nowhere_or_to_unsupporting_sources_are_dropped() -> None:
+    srcs = sources()
+    text, cites, notes = resolve_citations("Mayor Ana Silva said libraries are protected [7].", srcs)
+    assert "[7]" not in text and any("points to no source" in n for n in notes)
+    # ... but the claim is still attached to the sentence that supports it
+    assert cites and cites[0].quote == "Mayor Ana Silva said the plan protects libraries."
+    text, cites, notes = resolve_citations("The budget was approved by the council on Monday [2].", srcs)
+    assert cites[0].article_id == "a" and "does not support" in notes[0]
+    text, cites, _ = resolve_citations("Aliens landed in Ohio [1].", srcs)
+    assert cites == [] and MARKER.search(text) is None
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["The council approved the budget", "Parks get 12 percent more", "Rain all week",
+                 "Critics called it reckless", "Something unrelated entirely", "Silva protects libraries"]
+            ),
+            st.lists(st.integers(min_value=-1, max_value=4), max_size=3),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_citation_invariants_hold_for_any_model_output(parts) -> None:  # type: ignore[no-untyped-def]
+    srcs = sources()
+    text = " ".join(claim + "".join(f"[{n}]" for n in nums) + "." for claim, nums in parts)
+    out, cites, _ = resolve_citations(text, srcs)
+    check_invariants(out, cites, srcs)
+
+
+def test_extractive_text_quotes_best_sentences_verbatim() -> None:
+    srcs = sources()
+    text = extractive_text("budget", srcs, max_sentences=2, ratio=0.5)
+    assert text == "The council approved the budget on Monday. [1] Rain is expected all week. [2]"
+    out, cites, _ = resolve_citations(text, srcs)
+    assert [c.quote for c in cites] == ["The council approved the budget on Monday.", "Rain is expected all week."]
+
+
+def test_split_claims_keeps_trailing_markers_with_their_sentence() -> None:
+    assert split_claims("A cat sat. [1][2] Then left [3].") == [("A cat sat.", [1, 2]), ("Then left.", [3])]
+
+
+def test_refusal_detection_and_text() -> None:
+    assert looks_like_refusal("The indexed articles don't say.")
+    assert looks_like_refusal("The sources do not mention the population.")
+    assert not looks_like_refusal("Putin agreed to limit attacks on energy infrastructure. [1]")
+    assert refusal_text("What is the population of Brazil?").startswith("The indexed articles don't say.")
+
+
+def test_support_model_is_monotonic() -> None:
+    m = SupportModel()
+    assert m.probability(0.8, 0.9, 2) > m.probability(0.5, 0.9, 2) > m.probability(0.5, 0.3, 2)
+    assert m.probability(0.8, 0.9, 2) > m.probability(0.8, 0.9, 50)

@@ -1,0 +1,78 @@
+"""The answering chain end to end with the extractive answerer, on a real index."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from assistant.cli import app
+from assistant.rewrite import is_follow_up, rule_rewrite, standalone
+from assistant.service import Assistant
+from tests.conftest import SEED
+
+
+def check_quotes(assistant: Assistant, answer) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    markers = {int(m) for m in re.findall(r"\[(\d+)\]", answer.text)}
+    assert markers == {c.n for c in answer.citations}
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    for c in answer.citations:
+        assert assistant.index.article(c.article_id).text[c.start : c.end] == c.quote
+
+
+def test_seed_question_is_answered_with_the_exact_sentence(seeded: Assistant) -> None:
+    answer = seeded.ask("What did Putin agree to limit attacks on?")
+    assert not answer.refused
+    assert "energy infrastructure" in answer.text and "[1]" in answer.text
+    assert answer.citations[0].article_id == SEED.name
+    assert "limit attacks on Ukraine's energy infrastructure" in answer.citations[0].quote
+    check_quotes(seeded, answer)
+
+
+def test_unsupported_question_is_refused(seeded: Assistant) -> None:
+    answer = seeded.ask("What is the population of Brazil?")
+    assert answer.refused and answer.citations == []
+    assert answer.text.startswith("The indexed articles don't say")
+
+
+def test_stream_yields_text_then_the_answer(seeded: Assistant) -> None:
+    parts = list(seeded.stream("Who will lead the US delegation to Saudi Arabia?"))
+    assert any("token" in p for p in parts)
+    final = parts[-1]["answer"]
+    assert "Rubio" in final.text
+    check_quotes(seeded, final)
+    assert final.timings["total_ms"] > 0
+
+
+def test_follow_up_rewrite_rule() -> None:
+    history = [("user", "What did Putin agree to limit attacks on?"), ("assistant", "Energy infrastructure [1].")]
+    assert is_follow_up("and what did Zelenskiy say?", history)
+    assert not is_follow_up("and what did Zelenskiy say?", [])
+    assert not is_follow_up("Which river flooded Marlow in March?", history)
+    assert rule_rewrite("and what did Zelenskiy say?", history) == "and what did Zelenskiy say? (Putin agree limit attacks)"
+    assert standalone("Which river flooded Marlow?", history) == "Which river flooded Marlow?"
+
+
+def test_follow_up_retrieves_zelenskiy_statement(seeded: Assistant) -> None:
+    history = [("user", "What did Putin agree to limit attacks on?"), ("assistant", "Energy infrastructure. [1]")]
+    answer = seeded.ask("and what did Zelenskiy say?", history)
+    assert "Putin" in answer.standalone_question
+    assert not answer.refused and "Zelenskiy" in answer.text
+    assert any("Zelenskiy" in c.quote or "Putin effectively rejected" in c.quote for c in answer.citations)
+    check_quotes(seeded, answer)
+
+
+def test_cli_ask_json(seeded: Assistant) -> None:
+    r = CliRunner().invoke(
+        app,
+        ["ask", "What did Putin agree to limit attacks on?", "--json", "--backend", "extractive",
+         "--index-dir", str(seeded.settings.index_dir), "--date", "2025-03-20"],
+    )
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert {"answer", "citations", "refused", "timings"} <= set(out)
+    assert "energy infrastructure" in out["answer"] and out["citations"][0]["quote"] in SEED.read_text()
+    bad = CliRunner().invoke(app, ["ask", "x", "--date", "20/03/2025", "--index-dir", str(seeded.settings.index_dir)])
+    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
