@@ -154,11 +154,14 @@ class ChatApp:
         self._llm_lock = threading.Lock()
 
     # chat
-    def chat(self, message: str, history: list[dict[str, Any]]) -> Iterator[tuple[list[dict[str, Any]], str, dict[str, Any], str]]:
+    def chat(
+        self, message: str, history: list[dict[str, Any]]
+    ) -> Iterator[tuple[list[dict[str, Any]], str, dict[str, Any], str, str]]:
+        """Streams (conversation, sources panel, answer as JSON, note, question box) updates."""
         message = (message or "").strip()
         history = list(history or [])
         if not message:
-            yield history, sources_html(None, {}), {}, ""
+            yield history, sources_html(None, {}), {}, "", ""
             return
         turns = [
             (m["role"], _plain(m.get("content")))
@@ -166,7 +169,7 @@ class ChatApp:
             if m.get("role") in ("user", "assistant") and not (m.get("metadata") or {}).get("title")
         ]
         history = history + [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
-        yield history, sources_html(None, {}), {}, f"Answering with {self.assistant.backend_label}…"
+        yield history, sources_html(None, {}), {}, f"Answering with {self.assistant.backend_label}…", ""
         t0 = time.perf_counter()
         streamed = ""
         answer: Answer | None = None
@@ -176,7 +179,7 @@ class ChatApp:
                 if "token" in part and self.assistant.backend != "extractive":
                     streamed += part["token"]
                     history[-1] = {"role": "assistant", "content": answer_html(streamed)}
-                    yield history, sources_html(None, {}), {}, f"Answering with {self.assistant.backend_label}…"
+                    yield history, sources_html(None, {}), {}, f"Answering with {self.assistant.backend_label}…", ""
                 elif "answer" in part:
                     answer = part["answer"]
         assert answer is not None
@@ -193,7 +196,7 @@ class ChatApp:
         note = f"Answered by {self.assistant.backend_label} in {seconds:.1f} s"
         if answer.refused:
             note += " · no supporting passage found"
-        yield history, sources_html(answer, texts), _answer_json(answer), note
+        yield history, sources_html(answer, texts), _answer_json(answer), note, ""
 
     # new articles
     def upload(self, files: list[Any] | None, progress: Any = None) -> tuple[str, str]:
@@ -332,9 +335,6 @@ class ChatApp:
                         reindex = gr.Button("Re-index folders", elem_id="reindex")
                 result = gr.Markdown("", elem_id="reindex-result")
 
-            def clear_box() -> str:
-                return ""
-
             # Gradio fills in progress trackers for parameters whose default is gr.Progress().
             def on_upload(files, progress=gr.Progress()):  # type: ignore[no-untyped-def]  # noqa: B008
                 return self.upload(files, progress)
@@ -345,13 +345,11 @@ class ChatApp:
             def on_reindex(progress=gr.Progress()):  # type: ignore[no-untyped-def]  # noqa: B008
                 return self.reindex(progress)
 
-            chat_outputs = [chatbot, sources, answer_json, note]
-            send.click(
-                self.chat, [box, chatbot], chat_outputs, api_name="chat", concurrency_limit=4, concurrency_id="chat"
-            ).then(clear_box, None, [box], api_visibility="private")
-            box.submit(
-                self.chat, [box, chatbot], chat_outputs, api_visibility="private", concurrency_id="chat"
-            ).then(clear_box, None, [box], api_visibility="private")
+            # The question box is emptied by the chat's first update, so a question typed while an
+            # answer streams is never lost.
+            chat_outputs = [chatbot, sources, answer_json, note, box]
+            send.click(self.chat, [box, chatbot], chat_outputs, api_name="chat", concurrency_limit=4, concurrency_id="chat")
+            box.submit(self.chat, [box, chatbot], chat_outputs, api_visibility="private", concurrency_id="chat")
             files.upload(on_upload, [files], [result, status], api_name="upload", concurrency_id="index")
             fetch.click(on_fetch, [url], [result, status], api_name="fetch_url", concurrency_id="index")
             reindex.click(on_reindex, None, [result, status], api_name="reindex", concurrency_id="index")

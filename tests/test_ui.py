@@ -1,0 +1,247 @@
+"""The chat page: rendering rules, a real server, gradio_client and a real headless Chromium."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assistant.answer import Answer, Citation
+from assistant.ui import answer_html, safe_filename, safe_url, source_card, sources_html
+from tests.conftest import REPO, SEED, free_port
+
+ARTIFACTS = REPO / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+EVIL_TITLE = '<script>window.__xss=1</script>Evil <img src=x onerror="window.__xss=2"> headline'
+EVIL = {
+    "title": EVIL_TITLE,
+    "url": "javascript:window.__xss=3",
+    "source": "<b>bad</b>",
+    "published": "2025-03-19",
+    "text": 'The harbour crane <img src=x onerror="window.__xss=4"> lifted 42 containers of lemons on Tuesday. '
+            "<script>window.__xss=5</script> Dock workers said the crane is the largest in the port.",
+}
+
+
+# ---- rendering -------------------------------------------------------------------------------------
+
+def test_urls_must_be_http() -> None:
+    assert safe_url("https://a.example/x") == "https://a.example/x"
+    for bad in ("javascript:alert(1)", "data:text/html,hi", "//evil.example", "ftp://x", "", "http://"):
+        assert safe_url(bad) == ""
+
+
+def test_untrusted_text_is_escaped() -> None:
+    c = Citation(1, "id", EVIL_TITLE, "javascript:alert(1)", "<b>s</b>", "2025-03-19", "<img src=x onerror=alert(1)>", 0, 29)
+    html_ = source_card(c, "<img src=x onerror=alert(1)> more text")
+    assert "<script" not in html_ and "<img" not in html_ and "<b>" not in html_
+    assert "javascript:" not in html_
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html_
+    chat = answer_html("<script>x</script> [1] ![a](http://t.example/p.png)")
+    assert "<script" not in chat and "](" not in chat.replace("\\](", "")
+    assert '<a href="#src-1" class="cite">[1]</a>' in chat
+
+
+def test_quote_is_highlighted_in_its_paragraph() -> None:
+    text = "First paragraph.\nBefore the quote. The quoted sentence. After it.\nNext paragraph."
+    start = text.index("The quoted")
+    c = Citation(1, "a", "T", "https://x.example/a", "x", "", "The quoted sentence.", start, start + 20)
+    card = source_card(c, text)
+    assert "Before the quote. <mark>The quoted sentence.</mark> After it." in card
+    assert "First paragraph" not in card and "Next paragraph" not in card
+    assert 'href="https://x.example/a"' in card and 'rel="noopener noreferrer nofollow"' in card
+
+
+def test_refusal_shows_no_sources() -> None:
+    assert "No source supports" in sources_html(Answer("x", refused=True), {})
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("../../etc/passwd.txt", "passwd.txt"), ("..\\..\\win.md", "win.md"), ("a b/c?.json", "c.json"),
+     ("<script>.html", "script.html"), (".hidden.txt", "hidden.txt"), ("....txt", "article.txt")],
+)
+def test_upload_names_are_safe(name: str, expected: str) -> None:
+    assert safe_filename(name) == expected
+
+
+# ---- a real server ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("server")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    (corpus / "evil.json").write_text(json.dumps(EVIL))
+    port = free_port()
+    env = dict(
+        os.environ,
+        ASSISTANT_INDEX_DIR=str(root / "index"),
+        ASSISTANT_CORPUS_DIRS=json.dumps([str(corpus)]),
+        ASSISTANT_UPLOAD_DIR=str(root / "uploads"),
+        ASSISTANT_LLM__BACKEND="extractive",
+    )
+    log = (root / "server.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 180
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            raise RuntimeError((root / "server.log").read_text(errors="replace")[-3000:])
+        time.sleep(0.5)
+    yield {"url": url, "root": root}
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.mark.slow
+def test_gradio_client_gets_answer_and_citations(server) -> None:  # type: ignore[no-untyped-def]
+    from gradio_client import Client
+
+    client = Client(server["url"], verbose=False)
+    history, sources, answer, note, box = client.predict("What did Putin agree to limit attacks on?", [], api_name="/chat")
+    assert box == ""
+    assert "energy infrastructure" in answer["answer"] and not answer["refused"]
+    quote = answer["citations"][0]["quote"]
+    assert quote in SEED.read_text()
+    assert "<mark>" in sources and "Answered by" in note
+    assert history[-1]["role"] == "assistant"
+
+
+@pytest.mark.slow
+def test_fetch_an_article_by_url(server) -> None:  # type: ignore[no-untyped-def]
+    from gradio_client import Client
+
+    page = (
+        "<html><head><title>Owls return to the old mill</title>"
+        '<meta property="article:published_time" content="2025-03-18"></head><body><article>'
+        "<h1>Owls return to the old mill</h1>"
+        + "<p>A pair of barn owls has nested in the old mill at Fenwick for the first time in twenty years.</p>" * 3
+        + "</article></body></html>"
+    ).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *a) -> None:  # type: ignore[no-untyped-def]
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        client = Client(server["url"], verbose=False)
+        line, status = client.predict(f"http://127.0.0.1:{httpd.server_port}/owls", api_name="/fetch_url")
+        assert "Owls return to the old mill" in line and "1 added" in line
+        _, _, answer, _, _ = client.predict("Which birds nested in the old mill at Fenwick?", [], api_name="/chat")
+        assert "barn owls" in answer["answer"]
+        assert answer["citations"][0]["url"].startswith("http://127.0.0.1")
+        line, _ = client.predict("javascript:alert(1)", api_name="/fetch_url")
+        assert "http(s)" in line
+    finally:
+        httpd.shutdown()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_browser_chat_sources_upload_and_inert_articles(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian chromium is required: apt-get install -y chromium"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            run_browser_flow(page, server, tmp_path)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+
+
+def run_browser_flow(page, server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    if True:
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(server["url"])
+        page.wait_for_selector("#question textarea")
+        assert "answerer: quotes only" in page.inner_text("#index-status")
+
+        # ask; the answer arrives with a [1] marker and the quote is highlighted in the sources panel
+        page.fill("#question textarea", "What did Putin agree to limit attacks on?")
+        page.click("#ask")
+        page.wait_for_selector("#sources mark", timeout=60_000)
+        bot = page.locator("#chat .message-content").last
+        assert "energy infrastructure" in bot.inner_text()
+        marker = page.locator('#chat a[href="#src-1"]').last
+        assert marker.inner_text() == "[1]"
+        quote = page.inner_text("#sources mark")
+        assert "limit attacks on Ukraine's energy infrastructure" in quote and quote in SEED.read_text()
+        marker.click()
+        page.wait_for_selector("#src-1.flash", timeout=5_000)  # the source was brought into view
+        assert "Answered by" in page.inner_text("#answer-note")
+        page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+
+        # upload a new article, re-index, ask about it
+        new = tmp_path / "lighthouse.md"
+        new.write_text(
+            "---\ntitle: Lighthouse keeper retires\npublished: 2025-03-19\n---\n"
+            "Margaret Quill retired on Tuesday after 38 years as keeper of the Skerry lighthouse.\n"
+        )
+        page.click("#add-articles")
+        page.set_input_files("#upload input[type=file]", str(new))
+        page.wait_for_function(
+            "document.querySelector('#reindex-result').innerText.includes('1 added')", timeout=120_000
+        )
+        assert (server["root"] / "uploads" / "lighthouse.md").exists()
+        page.fill("#question textarea", "Who retired as keeper of the Skerry lighthouse?")
+        page.click("#ask")
+        page.wait_for_function(
+            "[...document.querySelectorAll('#sources mark')].some(m => m.innerText.includes('Margaret Quill'))",
+            timeout=60_000,
+        )
+        assert "Margaret Quill" in page.locator("#chat .message-content").last.inner_text()
+
+        # an article whose title and text carry <script> and <img onerror> renders inert
+        page.fill("#question textarea", "How many containers of lemons did the harbour crane lift?")
+        page.click("#ask")
+        page.wait_for_function(
+            "[...document.querySelectorAll('#sources mark')].some(m => m.innerText.includes('lemons'))",
+            timeout=60_000,
+        )
+        sources = page.locator("#sources")
+        assert "<script>window.__xss=1</script>Evil" in sources.inner_text()  # shown as text
+        assert sources.locator("script, img").count() == 0
+        assert page.locator("#chat img[src='x'], #chat script").count() == 0
+        assert page.locator('#sources a[href^="javascript"]').count() == 0
+        page.wait_for_timeout(500)
+        assert page.evaluate("window.__xss") is None and dialogs == []
+        page.screenshot(path=str(ARTIFACTS / "inert-article.png"), full_page=True)
