@@ -282,6 +282,26 @@ def eval_(
     err(json.dumps(out["details"]))
 
 
+@app.command()
+def serve(
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port (default $ASSISTANT_UI__PORT or 7860).")
+    ] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Host (default 127.0.0.1).")] = None,
+    index_dir: IndexDir = None,
+    backend: Backend = None,
+) -> None:
+    """Sync the article folders (only what changed) and serve the chat page."""
+    from assistant.ui import serve as serve_ui
+
+    settings = make_settings(index_dir, backend)
+    if port:
+        settings.ui.port = port
+    if host:
+        settings.ui.host = host
+    serve_ui(settings)
+
+
 def run() -> None:
     app()
 

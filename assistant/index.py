@@ -409,7 +409,11 @@ class Index:
                     metas = got["metadatas"]
                     texts = [embed_text(m.get("title", ""), d) for d, m in zip(got["documents"], metas)]
                     rows = [
-                        {"article_id": m["article_id"], "published": m.get("published", 0), "source": m.get("source", "")}
+                        {
+                            "article_id": m["article_id"],
+                            "published": m.get("published", 0),
+                            "source": m.get("source", ""),
+                        }
                         for m in metas
                     ]
                     fresh.build(got["ids"], texts, stamp, rows)

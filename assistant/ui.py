@@ -83,7 +83,9 @@ def answer_html(text: str) -> str:
     # Markdown would otherwise read article punctuation as formatting or links; then HTML-escape.
     escaped = re.sub(r"([\\`*_{}()#+!|~\[\]])", r"\\\1", text)
     escaped = html.escape(escaped, quote=False)
-    return re.sub(r"\\\[(\d+)\\\]", lambda m: f'<a href="#src-{m.group(1)}" class="cite">[{m.group(1)}]</a>', escaped)
+    return re.sub(
+        r"\\\[(\d+)\\\]", lambda m: f'<a href="#src-{m.group(1)}" class="cite">[{m.group(1)}]</a>', escaped
+    )
 
 
 def _context(text: str, start: int, end: int, width: int = 280) -> tuple[str, str]:
@@ -179,7 +181,13 @@ class ChatApp:
                 if "token" in part and self.assistant.backend != "extractive":
                     streamed += part["token"]
                     history[-1] = {"role": "assistant", "content": answer_html(streamed)}
-                    yield history, sources_html(None, {}), {}, f"Answering with {self.assistant.backend_label}…", ""
+                    yield (
+                        history,
+                        sources_html(None, {}),
+                        {},
+                        f"Answering with {self.assistant.backend_label}…",
+                        "",
+                    )
                 elif "answer" in part:
                     answer = part["answer"]
         assert answer is not None
@@ -211,11 +219,15 @@ class ChatApp:
             name = safe_filename(original)
             suffix = Path(name).suffix
             if suffix not in SUPPORTED_SUFFIXES:
-                problems.append(f"{original}: unsupported type '{suffix or '?'}' (use {' '.join(SUPPORTED_SUFFIXES)})")
+                problems.append(
+                    f"{original}: unsupported type '{suffix or '?'}' (use {' '.join(SUPPORTED_SUFFIXES)})"
+                )
                 continue
             size = src.stat().st_size if src.exists() else 0
             if size > self.settings.ui.max_upload_bytes:
-                problems.append(f"{original}: {size:,} bytes is over the upload limit of {self.settings.ui.max_upload_bytes:,}")
+                problems.append(
+                    f"{original}: {size:,} bytes is over the upload limit of {self.settings.ui.max_upload_bytes:,}"
+                )
                 continue
             target = _free_target(folder, name, src)
             if target.exists():  # the same file again: nothing to do
@@ -236,7 +248,9 @@ class ChatApp:
         try:
             import httpx
 
-            with httpx.Client(follow_redirects=True, timeout=20.0, headers={"User-Agent": "news-assistant/0.1"}) as client:
+            with httpx.Client(
+                follow_redirects=True, timeout=20.0, headers={"User-Agent": "news-assistant/0.1"}
+            ) as client:
                 r = client.get(url)
                 r.raise_for_status()
                 page = r.content[: self.settings.ui.max_upload_bytes]
@@ -253,7 +267,9 @@ class ChatApp:
         slug = SAFE_NAME.sub("-", (urlparse(url).netloc + urlparse(url).path)).strip("-")[:80] or "page"
         target = folder / f"{slug}.md"
         front = {"title": art.title, "url": url, "source": art.source, "published": art.published}
-        target.write_text(f"---\n{json.dumps(front, ensure_ascii=False)}\n---\n{art.text}\n", encoding="utf-8")
+        target.write_text(
+            f"---\n{json.dumps(front, ensure_ascii=False)}\n---\n{art.text}\n", encoding="utf-8"
+        )
         return f"Fetched “{art.title}”. " + self._reindex(progress), self.status()
 
     def reindex(self, progress: Any = None) -> tuple[str, str]:
@@ -263,6 +279,7 @@ class ChatApp:
         if not self._reindex_lock.acquire(blocking=False):
             return "A re-index is already running; questions keep working meanwhile."
         try:
+
             def update(done: int, total: int) -> None:
                 if progress is not None and total:
                     progress((done, total), desc="Embedding new or changed articles", unit="chunks")
@@ -303,16 +320,25 @@ class ChatApp:
         import gradio as gr
 
         with gr.Blocks(title="news-assistant") as demo:
-            gr.Markdown("## news-assistant\nAsk about the indexed news articles. Every answer quotes its sources word for word.")
+            gr.Markdown(
+                "## news-assistant\nAsk about the indexed news articles. Every answer quotes its sources word for word."
+            )
             status = gr.Markdown(self.status(), elem_id="index-status")
             with gr.Row():
                 with gr.Column(scale=3):
                     chatbot = gr.Chatbot(
-                        elem_id="chat", height=480, label="Conversation", sanitize_html=True, render_markdown=True
+                        elem_id="chat",
+                        height=480,
+                        label="Conversation",
+                        sanitize_html=True,
+                        render_markdown=True,
                     )
                     with gr.Row():
                         box = gr.Textbox(
-                            placeholder="Ask a question about the articles…", show_label=False, scale=5, elem_id="question"
+                            placeholder="Ask a question about the articles…",
+                            show_label=False,
+                            scale=5,
+                            elem_id="question",
                         )
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                     note = gr.Markdown("", elem_id="answer-note")
@@ -348,8 +374,17 @@ class ChatApp:
             # The question box is emptied by the chat's first update, so a question typed while an
             # answer streams is never lost.
             chat_outputs = [chatbot, sources, answer_json, note, box]
-            send.click(self.chat, [box, chatbot], chat_outputs, api_name="chat", concurrency_limit=4, concurrency_id="chat")
-            box.submit(self.chat, [box, chatbot], chat_outputs, api_visibility="private", concurrency_id="chat")
+            send.click(
+                self.chat,
+                [box, chatbot],
+                chat_outputs,
+                api_name="chat",
+                concurrency_limit=4,
+                concurrency_id="chat",
+            )
+            box.submit(
+                self.chat, [box, chatbot], chat_outputs, api_visibility="private", concurrency_id="chat"
+            )
             files.upload(on_upload, [files], [result, status], api_name="upload", concurrency_id="index")
             fetch.click(on_fetch, [url], [result, status], api_name="fetch_url", concurrency_id="index")
             reindex.click(on_reindex, None, [result, status], api_name="reindex", concurrency_id="index")

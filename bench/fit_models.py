@@ -51,7 +51,13 @@ def collect(assistant: Assistant, split: Path):  # type: ignore[no-untyped-def]
                 top = max((s.retrieval_score for s in sources), default=1.0) or 1.0
                 for s in sources:
                     rows.append(
-                        (s.retrieval_score / top, s.best_score, s.coverage, s.best_type, contains_answer(s.chunk.text, q.answer))
+                        (
+                            s.retrieval_score / top,
+                            s.best_score,
+                            s.coverage,
+                            s.best_type,
+                            contains_answer(s.chunk.text, q.answer),
+                        )
                     )
         cands.append(rows)
     return questions, cands, support

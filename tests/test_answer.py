@@ -25,7 +25,9 @@ ARTICLE = (
 
 
 def sources() -> list[Source]:
-    a = StoredChunk("a:0", "a", ARTICLE, 0, len(ARTICLE), "Budget passes", "https://x.example/a", "x", 20240301)
+    a = StoredChunk(
+        "a:0", "a", ARTICLE, 0, len(ARTICLE), "Budget passes", "https://x.example/a", "x", 20240301
+    )
     text_b = "Rain is expected all week. Farmers welcomed the forecast."
     b = StoredChunk("b:0", "b", text_b, 0, len(text_b), "Weather", "", "", 0)
     srcs = make_sources([a, b])
@@ -49,7 +51,10 @@ def test_resolves_markers_to_supporting_sentences_and_renumbers() -> None:
         "Farmers were pleased by the rain forecast [2]. Parks spending rises 12 percent [1].", srcs
     )
     assert text == "Farmers were pleased by the rain forecast. [1] Parks spending rises 12 percent. [2]"
-    assert [c.quote for c in cites] == ["Farmers welcomed the forecast.", "Spending on parks rises by 12 percent."]
+    assert [c.quote for c in cites] == [
+        "Farmers welcomed the forecast.",
+        "Spending on parks rises by 12 percent.",
+    ]
     check_invariants(text, cites, srcs)
     assert notes == []
 
@@ -71,8 +76,14 @@ def test_markers_to_nowhere_or_to_unsupporting_sources_are_dropped() -> None:
     st.lists(
         st.tuples(
             st.sampled_from(
-                ["The council approved the budget", "Parks get 12 percent more", "Rain all week",
-                 "Critics called it reckless", "Something unrelated entirely", "Silva protects libraries"]
+                [
+                    "The council approved the budget",
+                    "Parks get 12 percent more",
+                    "Rain all week",
+                    "Critics called it reckless",
+                    "Something unrelated entirely",
+                    "Silva protects libraries",
+                ]
             ),
             st.lists(st.integers(min_value=-1, max_value=4), max_size=3),
         ),
@@ -92,7 +103,10 @@ def test_extractive_text_quotes_best_sentences_verbatim() -> None:
     text = extractive_text("budget", srcs, max_sentences=2, ratio=0.5)
     assert text == "The council approved the budget on Monday. [1] Rain is expected all week. [2]"
     out, cites, _ = resolve_citations(text, srcs)
-    assert [c.quote for c in cites] == ["The council approved the budget on Monday.", "Rain is expected all week."]
+    assert [c.quote for c in cites] == [
+        "The council approved the budget on Monday.",
+        "Rain is expected all week.",
+    ]
 
 
 def test_split_claims_keeps_trailing_markers_with_their_sentence() -> None:

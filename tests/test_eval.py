@@ -13,18 +13,46 @@ from assistant.textutil import contains_answer, normalize_answer
 def write_split(folder: Path) -> Path:
     folder.mkdir()
     arts = [
-        {"id": "a1", "title": "Volcano erupts in Iceland", "url": "https://n.example/volcano", "source": "n.example",
-         "published": "2024-03-17", "text": "A volcano on the Reykjanes peninsula erupted on Saturday. Lava flowed towards Grindavik."},
-        {"id": "a2", "title": "Chess title for teenager", "url": "https://n.example/chess", "source": "n.example",
-         "published": "2024-03-18", "text": "A 15-year-old from Leeds won the national chess championship on Sunday."},
-        {"id": "a3", "title": "Bank holds rates", "url": "https://n.example/rates", "source": "n.example",
-         "published": "2024-03-19", "text": "The central bank kept its benchmark rate at 5.25 percent on Wednesday."},
+        {
+            "id": "a1",
+            "title": "Volcano erupts in Iceland",
+            "url": "https://n.example/volcano",
+            "source": "n.example",
+            "published": "2024-03-17",
+            "text": "A volcano on the Reykjanes peninsula erupted on Saturday. Lava flowed towards Grindavik.",
+        },
+        {
+            "id": "a2",
+            "title": "Chess title for teenager",
+            "url": "https://n.example/chess",
+            "source": "n.example",
+            "published": "2024-03-18",
+            "text": "A 15-year-old from Leeds won the national chess championship on Sunday.",
+        },
+        {
+            "id": "a3",
+            "title": "Bank holds rates",
+            "url": "https://n.example/rates",
+            "source": "n.example",
+            "published": "2024-03-19",
+            "text": "The central bank kept its benchmark rate at 5.25 percent on Wednesday.",
+        },
     ]
     qs = [
-        {"id": "q1", "question": "Which town did lava flow towards this week?", "answer": "Grindavik",
-         "gold_article_ids": ["a1"], "date": "2024-03-20"},
-        {"id": "q2", "question": "Where is the new national chess champion from?", "answer": "Leeds",
-         "gold_article_ids": ["a2"], "date": "2024-03-20"},
+        {
+            "id": "q1",
+            "question": "Which town did lava flow towards this week?",
+            "answer": "Grindavik",
+            "gold_article_ids": ["a1"],
+            "date": "2024-03-20",
+        },
+        {
+            "id": "q2",
+            "question": "Where is the new national chess champion from?",
+            "answer": "Leeds",
+            "gold_article_ids": ["a2"],
+            "date": "2024-03-20",
+        },
     ]
     (folder / "articles.jsonl").write_text("\n".join(json.dumps(a) for a in arts) + "\n")
     (folder / "questions.jsonl").write_text("\n".join(json.dumps(q) for q in qs) + "\n")

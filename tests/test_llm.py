@@ -40,7 +40,10 @@ def test_question_the_article_cannot_answer_is_refused_not_guessed(llm_assistant
 
 
 def test_follow_up_is_rewritten_with_the_model(llm_assistant: Assistant) -> None:
-    history = [("user", "What did Putin agree to limit attacks on?"), ("assistant", "Energy infrastructure. [1]")]
+    history = [
+        ("user", "What did Putin agree to limit attacks on?"),
+        ("assistant", "Energy infrastructure. [1]"),
+    ]
     answer = llm_assistant.ask("and what did Zelenskiy say?", history)
     assert "zelenskiy" in answer.standalone_question.lower()
     assert not answer.refused

@@ -15,14 +15,34 @@ D = date(2024, 3, 20)  # a Wednesday
 DATED = {
     f"{name}.md": f"---\ntitle: {title}\nurl: https://{src}/{name}\nsource: {src}\npublished: {pub}\n---\n{body}\n"
     for name, title, src, pub, body in [
-        ("flood-old", "River floods town", "old.example", "2023-11-02",
-         "The river Elm flooded the town of Marlow, forcing 300 residents from their homes."),
-        ("flood-new", "River floods town again", "new.example", "2024-03-18",
-         "The river Elm flooded the town of Marlow again on Monday, and 120 residents left their homes."),
-        ("march-fair", "Spring fair opens", "new.example", "2024-03-05",
-         "The spring fair in Marlow opened with a record 40 stalls selling local cheese."),
-        ("future", "Flood inquiry reports", "new.example", "2024-04-30",
-         "An inquiry into the Marlow flood blamed the river Elm defences."),
+        (
+            "flood-old",
+            "River floods town",
+            "old.example",
+            "2023-11-02",
+            "The river Elm flooded the town of Marlow, forcing 300 residents from their homes.",
+        ),
+        (
+            "flood-new",
+            "River floods town again",
+            "new.example",
+            "2024-03-18",
+            "The river Elm flooded the town of Marlow again on Monday, and 120 residents left their homes.",
+        ),
+        (
+            "march-fair",
+            "Spring fair opens",
+            "new.example",
+            "2024-03-05",
+            "The spring fair in Marlow opened with a record 40 stalls selling local cheese.",
+        ),
+        (
+            "future",
+            "Flood inquiry reports",
+            "new.example",
+            "2024-04-30",
+            "An inquiry into the Marlow flood blamed the river Elm defences.",
+        ),
     ]
 }
 
@@ -91,12 +111,17 @@ def test_explicit_filters(dated: Assistant) -> None:
 def test_lexical_and_dense_both_contribute(dated: Assistant) -> None:
     # a rare exact token only BM25 matches well; a paraphrase only embeddings match
     assert ids(dated.search.search("stalls", today=D, mode="bm25"))[0] == "march-fair"
-    assert ids(dated.search.search("market with vendors of dairy products", today=D, mode="dense"))[0] == "march-fair"
+    assert (
+        ids(dated.search.search("market with vendors of dairy products", today=D, mode="dense"))[0]
+        == "march-fair"
+    )
     assert ids(dated.search.search("market with vendors of dairy products", today=D))[0] == "march-fair"
 
 
 def test_at_most_n_chunks_per_article(tmp_path: Path) -> None:
-    long_text = "\n\n".join(f"Paragraph {i} about the Elm river flood and Marlow residents." for i in range(40))
+    long_text = "\n\n".join(
+        f"Paragraph {i} about the Elm river flood and Marlow residents." for i in range(40)
+    )
     corpus = write_corpus(tmp_path / "c", {"long.md": f"# Long flood story\n\n{long_text}\n"})
     s = Settings(index_dir=tmp_path / "i", corpus_dirs=[corpus])
     s.chunks.size, s.chunks.overlap = 200, 0

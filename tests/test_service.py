@@ -47,16 +47,25 @@ def test_stream_yields_text_then_the_answer(seeded: Assistant) -> None:
 
 
 def test_follow_up_rewrite_rule() -> None:
-    history = [("user", "What did Putin agree to limit attacks on?"), ("assistant", "Energy infrastructure [1].")]
+    history = [
+        ("user", "What did Putin agree to limit attacks on?"),
+        ("assistant", "Energy infrastructure [1]."),
+    ]
     assert is_follow_up("and what did Zelenskiy say?", history)
     assert not is_follow_up("and what did Zelenskiy say?", [])
     assert not is_follow_up("Which river flooded Marlow in March?", history)
-    assert rule_rewrite("and what did Zelenskiy say?", history) == "and what did Zelenskiy say? (Putin agree limit attacks)"
+    assert (
+        rule_rewrite("and what did Zelenskiy say?", history)
+        == "and what did Zelenskiy say? (Putin agree limit attacks)"
+    )
     assert standalone("Which river flooded Marlow?", history) == "Which river flooded Marlow?"
 
 
 def test_follow_up_retrieves_zelenskiy_statement(seeded: Assistant) -> None:
-    history = [("user", "What did Putin agree to limit attacks on?"), ("assistant", "Energy infrastructure. [1]")]
+    history = [
+        ("user", "What did Putin agree to limit attacks on?"),
+        ("assistant", "Energy infrastructure. [1]"),
+    ]
     answer = seeded.ask("and what did Zelenskiy say?", history)
     assert "Putin" in answer.standalone_question
     assert not answer.refused and "Zelenskiy" in answer.text
@@ -67,12 +76,23 @@ def test_follow_up_retrieves_zelenskiy_statement(seeded: Assistant) -> None:
 def test_cli_ask_json(seeded: Assistant) -> None:
     r = CliRunner().invoke(
         app,
-        ["ask", "What did Putin agree to limit attacks on?", "--json", "--backend", "extractive",
-         "--index-dir", str(seeded.settings.index_dir), "--date", "2025-03-20"],
+        [
+            "ask",
+            "What did Putin agree to limit attacks on?",
+            "--json",
+            "--backend",
+            "extractive",
+            "--index-dir",
+            str(seeded.settings.index_dir),
+            "--date",
+            "2025-03-20",
+        ],
     )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert {"answer", "citations", "refused", "timings"} <= set(out)
     assert "energy infrastructure" in out["answer"] and out["citations"][0]["quote"] in SEED.read_text()
-    bad = CliRunner().invoke(app, ["ask", "x", "--date", "20/03/2025", "--index-dir", str(seeded.settings.index_dir)])
+    bad = CliRunner().invoke(
+        app, ["ask", "x", "--date", "20/03/2025", "--index-dir", str(seeded.settings.index_dir)]
+    )
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output

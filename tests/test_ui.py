@@ -22,8 +22,14 @@ from tests.conftest import REPO, SEED, free_port
 ARTIFACTS = REPO / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 EVIL_TITLE = '<script>window.__xss=1</script>Evil <img src=x onerror="window.__xss=2"> headline'
 EVIL = {
@@ -32,11 +38,12 @@ EVIL = {
     "source": "<b>bad</b>",
     "published": "2025-03-19",
     "text": 'The harbour crane <img src=x onerror="window.__xss=4"> lifted 42 containers of lemons on Tuesday. '
-            "<script>window.__xss=5</script> Dock workers said the crane is the largest in the port.",
+    "<script>window.__xss=5</script> Dock workers said the crane is the largest in the port.",
 }
 
 
 # ---- rendering -------------------------------------------------------------------------------------
+
 
 def test_urls_must_be_http() -> None:
     assert safe_url("https://a.example/x") == "https://a.example/x"
@@ -45,7 +52,17 @@ def test_urls_must_be_http() -> None:
 
 
 def test_untrusted_text_is_escaped() -> None:
-    c = Citation(1, "id", EVIL_TITLE, "javascript:alert(1)", "<b>s</b>", "2025-03-19", "<img src=x onerror=alert(1)>", 0, 29)
+    c = Citation(
+        1,
+        "id",
+        EVIL_TITLE,
+        "javascript:alert(1)",
+        "<b>s</b>",
+        "2025-03-19",
+        "<img src=x onerror=alert(1)>",
+        0,
+        29,
+    )
     html_ = source_card(c, "<img src=x onerror=alert(1)> more text")
     assert "<script" not in html_ and "<img" not in html_ and "<b>" not in html_
     assert "javascript:" not in html_
@@ -71,14 +88,21 @@ def test_refusal_shows_no_sources() -> None:
 
 @pytest.mark.parametrize(
     "name, expected",
-    [("../../etc/passwd.txt", "passwd.txt"), ("..\\..\\win.md", "win.md"), ("a b/c?.json", "c.json"),
-     ("<script>.html", "script.html"), (".hidden.txt", "hidden.txt"), ("....txt", "article.txt")],
+    [
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("..\\..\\win.md", "win.md"),
+        ("a b/c?.json", "c.json"),
+        ("<script>.html", "script.html"),
+        (".hidden.txt", "hidden.txt"),
+        ("....txt", "article.txt"),
+    ],
 )
 def test_upload_names_are_safe(name: str, expected: str) -> None:
     assert safe_filename(name) == expected
 
 
 # ---- a real server ---------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
@@ -96,7 +120,13 @@ def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
         ASSISTANT_LLM__BACKEND="extractive",
     )
     log = (root / "server.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 180
     while True:
@@ -122,7 +152,9 @@ def test_gradio_client_gets_answer_and_citations(server) -> None:  # type: ignor
     from gradio_client import Client
 
     client = Client(server["url"], verbose=False)
-    history, sources, answer, note, box = client.predict("What did Putin agree to limit attacks on?", [], api_name="/chat")
+    history, sources, answer, note, box = client.predict(
+        "What did Putin agree to limit attacks on?", [], api_name="/chat"
+    )
     assert box == ""
     assert "energy infrastructure" in answer["answer"] and not answer["refused"]
     quote = answer["citations"][0]["quote"]
@@ -139,7 +171,8 @@ def test_fetch_an_article_by_url(server) -> None:  # type: ignore[no-untyped-def
         "<html><head><title>Owls return to the old mill</title>"
         '<meta property="article:published_time" content="2025-03-18"></head><body><article>'
         "<h1>Owls return to the old mill</h1>"
-        + "<p>A pair of barn owls has nested in the old mill at Fenwick for the first time in twenty years.</p>" * 3
+        + "<p>A pair of barn owls has nested in the old mill at Fenwick for the first time in twenty years.</p>"
+        * 3
         + "</article></body></html>"
     ).encode()
 
@@ -159,7 +192,9 @@ def test_fetch_an_article_by_url(server) -> None:  # type: ignore[no-untyped-def
         client = Client(server["url"], verbose=False)
         line, status = client.predict(f"http://127.0.0.1:{httpd.server_port}/owls", api_name="/fetch_url")
         assert "Owls return to the old mill" in line and "1 added" in line
-        _, _, answer, _, _ = client.predict("Which birds nested in the old mill at Fenwick?", [], api_name="/chat")
+        _, _, answer, _, _ = client.predict(
+            "Which birds nested in the old mill at Fenwick?", [], api_name="/chat"
+        )
         assert "barn owls" in answer["answer"]
         assert answer["citations"][0]["url"].startswith("http://127.0.0.1")
         line, _ = client.predict("javascript:alert(1)", api_name="/fetch_url")
