@@ -69,7 +69,7 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     s = Settings()
     names = []
-    for field, info in Settings.model_fields.items():
+    for field in Settings.model_fields:
         value = getattr(s, field)
         if hasattr(value, "model_fields"):
             names += [f"ASSISTANT_{field.upper()}__{sub.upper()}" for sub in type(value).model_fields]
