@@ -71,7 +71,7 @@ def parse_day(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        fail(f"--date {value!r} is not a date in the form YYYY-MM-DD")
+        fail(f"{value!r} is not a date in the form YYYY-MM-DD")
 
 
 def build(settings: Settings, with_llm: bool = False):  # type: ignore[no-untyped-def]
@@ -176,12 +176,12 @@ def _print_answer(answer: Any) -> None:
 
 
 def _stream_answer(
-    assistant: Any, question: str, history: list[Any], day: date | None, backend: str | None
+    assistant: Any, question: str, history: list[Any], day: date | None, filters: Any = None
 ) -> Any:
-    """Streams tokens to stdout for LLM backends; returns the final Answer."""
+    """Streams the model's tokens to stderr for LLM backends; returns the final Answer."""
     answer = None
     streamed = False
-    for part in assistant.stream(question, history, today=day, backend=backend):
+    for part in assistant.stream(question, history, today=day, filters=filters):
         if "token" in part and assistant.backend != "extractive":
             if not streamed:
                 err(f"({assistant.backend_label})")
@@ -199,19 +199,31 @@ def _stream_answer(
 def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
     day: Today = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", help="Only articles from this source (repeatable), e.g. cnn.com."),
+    ] = None,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="Only articles published on or after YYYY-MM-DD.")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="Only articles published on or before YYYY-MM-DD.")
+    ] = None,
     backend: Backend = None,
     index_dir: IndexDir = None,
     as_json: JsonOut = False,
 ) -> None:
     """Answer one question from the indexed articles, with verbatim quoted citations."""
+    from assistant.retrieve import Filters
+
+    filters = Filters(date_from=parse_day(date_from), date_to=parse_day(date_to), sources=tuple(source or ()))
     assistant = build(make_settings(index_dir, backend), with_llm=True)
     if assistant.index.stats()["articles"] == 0:
         fail("the index is empty: run `assistant index [PATH]` first")
-    answer = (
-        _stream_answer(assistant, question, [], parse_day(day), None)
-        if not as_json
-        else assistant.ask(question, today=parse_day(day))
-    )
+    if as_json:
+        answer = assistant.ask(question, today=parse_day(day), filters=filters)
+    else:
+        answer = _stream_answer(assistant, question, [], parse_day(day), filters)
     if as_json:
         d = answer.to_dict()
         typer.echo(
@@ -248,7 +260,7 @@ def chat(
             break
         if not question:
             break
-        answer = _stream_answer(assistant, question, history, parse_day(day), None)
+        answer = _stream_answer(assistant, question, history, parse_day(day))
         _print_answer(answer)
         history += [("user", question), ("assistant", answer.text)]
 

@@ -6,6 +6,7 @@ imported lazily, with a one-line "install the extra" error when it is missing.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -202,6 +203,15 @@ def make_chat_model(settings: Settings) -> tuple[str, Any]:
 _LLAMA_CACHE: dict[tuple[Any, ...], Any] = {}
 
 
+def _close_llamas() -> None:
+    """Frees the models before interpreter teardown (llama.cpp's own __del__ fails that late)."""
+    for model in _LLAMA_CACHE.values():
+        client = getattr(model, "client", None)
+        if client is not None and hasattr(client, "close"):
+            client.close()
+    _LLAMA_CACHE.clear()
+
+
 def _llamacpp(settings: Settings) -> Any:
     cfg = settings.llm
     try:
@@ -225,6 +235,8 @@ def _llamacpp(settings: Settings) -> Any:
     threads = cfg.n_threads or max(1, os.cpu_count() or 1)
     key = (path, cfg.n_ctx, cfg.n_batch, threads, cfg.temperature, cfg.max_tokens)
     if key not in _LLAMA_CACHE:  # one 1 GB model per process, however many assistants use it
+        if not _LLAMA_CACHE:
+            atexit.register(_close_llamas)
         _LLAMA_CACHE[key] = ChatLlamaCpp(
             model_path=path,
             n_ctx=cfg.n_ctx,

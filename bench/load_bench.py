@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -23,12 +20,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.serverutil import free_port, start_app, stop_app  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:
@@ -83,38 +77,14 @@ def main() -> None:
         corpus = root / "corpus"
         corpus.mkdir()
         (corpus / "base.jsonl").write_text("\n".join(lines[: args.articles]) + "\n")
-        port = free_port()
-        env = dict(
-            os.environ,
-            ASSISTANT_INDEX_DIR=str(root / "index"),
-            ASSISTANT_CORPUS_DIRS=json.dumps([str(corpus)]),
-            ASSISTANT_UPLOAD_DIR=str(root / "uploads"),
-            ASSISTANT_LLM__BACKEND="extractive",
-            HF_HUB_OFFLINE="1",
-        )
-        log = (root / "server.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}/"
+        env = {
+            "ASSISTANT_INDEX_DIR": str(root / "index"),
+            "ASSISTANT_CORPUS_DIRS": json.dumps([str(corpus)]),
+            "ASSISTANT_UPLOAD_DIR": str(root / "uploads"),
+            "ASSISTANT_LLM__BACKEND": "extractive",
+        }
+        proc, url = start_app(env, free_port(), root / "server.log", timeout=900)
         try:
-            import httpx
-
-            deadline = time.time() + 900
-            while True:
-                try:
-                    if httpx.get(url, timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None or time.time() > deadline:
-                    raise SystemExit((root / "server.log").read_text()[-3000:])
-                time.sleep(1)
-
             run_chats(url, questions, 4)  # warm up
             base_lat, base_err = run_chats(url, questions, args.chats)
 
@@ -138,11 +108,7 @@ def main() -> None:
             rt.join(timeout=900)
             reindex_s = time.perf_counter() - t_reindex
         finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_app(proc)
             shutil.rmtree(root / "index", ignore_errors=True)
 
     print(f"{args.chats} concurrent chats, extractive answerer, {args.articles} articles indexed")

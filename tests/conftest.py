@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ os.environ["ANONYMIZED_TELEMETRY"] = "False"
 from assistant.index import Index  # noqa: E402
 from assistant.providers import SentenceEmbedder, make_chroma_client  # noqa: E402
 from assistant.settings import EmbeddingSettings, Settings, StoreSettings  # noqa: E402
+from tests.serverutil import free_port  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -59,12 +59,6 @@ def write_corpus(folder: Path, articles: dict[str, str] | None = None) -> Path:
 def embedder() -> SentenceEmbedder:
     """The real packaged all-MiniLM-L6-v2, loaded once for the session."""
     return SentenceEmbedder(EmbeddingSettings())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import shutil
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from assistant.answer import Answer, Citation
 from assistant.ui import answer_html, safe_filename, safe_url, source_card, sources_html
-from tests.conftest import REPO, SEED, free_port
+from tests.conftest import REPO, SEED
+from tests.serverutil import free_port, start_app, stop_app
 
 ARTIFACTS = REPO / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -111,40 +107,15 @@ def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     corpus.mkdir()
     shutil.copy(SEED, corpus / SEED.name)
     (corpus / "evil.json").write_text(json.dumps(EVIL))
-    port = free_port()
-    env = dict(
-        os.environ,
-        ASSISTANT_INDEX_DIR=str(root / "index"),
-        ASSISTANT_CORPUS_DIRS=json.dumps([str(corpus)]),
-        ASSISTANT_UPLOAD_DIR=str(root / "uploads"),
-        ASSISTANT_LLM__BACKEND="extractive",
-    )
-    log = (root / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 180
-    while True:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            raise RuntimeError((root / "server.log").read_text(errors="replace")[-3000:])
-        time.sleep(0.5)
+    env = {
+        "ASSISTANT_INDEX_DIR": str(root / "index"),
+        "ASSISTANT_CORPUS_DIRS": json.dumps([str(corpus)]),
+        "ASSISTANT_UPLOAD_DIR": str(root / "uploads"),
+        "ASSISTANT_LLM__BACKEND": "extractive",
+    }
+    proc, url = start_app(env, free_port(), root / "server.log")
     yield {"url": url, "root": root}
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_app(proc)
 
 
 @pytest.mark.slow
