@@ -251,3 +251,32 @@ def run_browser_flow(page, server, tmp_path: Path) -> None:  # type: ignore[no-u
         page.wait_for_timeout(500)
         assert page.evaluate("window.__xss") is None and dialogs == []
         page.screenshot(path=str(ARTIFACTS / "inert-article.png"), full_page=True)
+
+
+@pytest.mark.slow
+def test_login_when_username_and_password_are_set(tmp_path: Path) -> None:
+    from gradio_client import Client
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    env = {
+        "ASSISTANT_INDEX_DIR": str(tmp_path / "index"),
+        "ASSISTANT_CORPUS_DIRS": json.dumps([str(corpus)]),
+        "ASSISTANT_UPLOAD_DIR": str(tmp_path / "uploads"),
+        "ASSISTANT_LLM__BACKEND": "extractive",
+        "ASSISTANT_UI__USERNAME": "ana",
+        "ASSISTANT_UI__PASSWORD": "s3cret",
+    }
+    proc, url = start_app(env, free_port(), tmp_path / "server.log")
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - gradio_client raises its own error types
+            Client(url, verbose=False).predict("What did Putin agree to?", [], api_name="/chat")
+        with pytest.raises(Exception):  # noqa: B017
+            Client(url, auth=("ana", "wrong"), verbose=False)
+        _, _, answer, _, _ = Client(url, auth=("ana", "s3cret"), verbose=False).predict(
+            "What did Putin agree to limit attacks on?", [], api_name="/chat"
+        )
+        assert "energy infrastructure" in answer["answer"]
+    finally:
+        stop_app(proc)
