@@ -11,7 +11,8 @@ export GRADIO_ANALYTICS_ENABLED := False
 
 .PHONY: run test setup llm browser lint bench eval clean
 
-run: setup llm  ## set up (once) and serve the chat on http://127.0.0.1:$(PORT)
+run: setup  ## set up (once) and serve the chat on http://127.0.0.1:$(PORT)
+	@$(MAKE) --no-print-directory llm || echo ">> The local LLM could not be set up; the app answers with quotes only." >&2
 	$(PY) app.py --port $(PORT)
 
 test: setup llm browser  ## set up (once) and run every test

@@ -55,7 +55,12 @@ Today = Annotated[
 
 
 def make_settings(index_dir: Path | None = None, backend: str | None = None) -> Settings:
-    settings = Settings()
+    from assistant.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as e:
+        fail(str(e))
     if index_dir is not None:
         settings.index_dir = index_dir
     if backend is not None:

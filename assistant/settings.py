@@ -28,7 +28,7 @@ class StoreSettings(BaseModel):
     mode: Literal["local", "server"] = "local"
     host: str = "127.0.0.1"
     port: int = 8000
-    collection: str = "news"
+    collection: str = Field("news", min_length=3, max_length=60, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$")
 
 
 class ChunkSettings(BaseModel):
@@ -101,3 +101,20 @@ class Settings(BaseSettings):
     # Test-only fault injection: "<point>:<count>" makes sync SIGKILL its own process the count-th
     # time it reaches that point. See assistant.index.FAULT_POINTS.
     debug_kill_at: str = ""
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; a bad value becomes one readable line (SettingsError)."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as e:
+        problems = "; ".join(
+            f"ASSISTANT_{'__'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in e.errors()
+        )
+        raise SettingsError(f"invalid setting: {problems}") from None
+
+
+class SettingsError(ValueError):
+    pass

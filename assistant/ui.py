@@ -454,7 +454,13 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("httpx", "bm25s", "chromadb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    settings = Settings()
+    from assistant.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
     if args.port:
         settings.ui.port = args.port
     if args.host:

@@ -99,3 +99,9 @@ def test_folder_of_10000_files(tmp_path: Path) -> None:
     report = json.loads(r.stdout)
     assert report["added"] == 2_500 and len(report["failed"]) == 7_500
     assert report["chunks_embedded"] == 2_500
+
+
+def test_bad_setting_is_one_line_naming_the_variable() -> None:
+    r = runner.invoke(app, ["stats"], env={"ASSISTANT_STORE__COLLECTION": "ab"})
+    assert r.exit_code == 2
+    assert r.stderr.strip() == "error: invalid setting: ASSISTANT_STORE__COLLECTION: String should have at least 3 characters"
