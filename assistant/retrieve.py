@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -275,7 +275,3 @@ class HybridRetriever(BaseRetriever):
 
     def scoped(self, **changes: Any) -> HybridRetriever:
         return self.model_copy(update=changes)
-
-
-def with_filters(f: Filters, **changes: Any) -> Filters:
-    return replace(f, **changes)

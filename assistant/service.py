@@ -8,7 +8,6 @@ resolver. It streams: ``{"token": …}`` parts while the answer is written, then
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -59,7 +58,6 @@ class Assistant:
     backend: str = "extractive"
     chat_model: Any = None
     _chains: dict[str, Runnable] = field(default_factory=dict)
-    _sync_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, with_llm: bool = True) -> Assistant:

@@ -28,7 +28,9 @@ class StoreSettings(BaseModel):
     mode: Literal["local", "server"] = "local"
     host: str = "127.0.0.1"
     port: int = 8000
-    collection: str = Field(default="news", min_length=3, max_length=60, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$")
+    collection: str = Field(
+        default="news", min_length=3, max_length=60, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$"
+    )
 
 
 class ChunkSettings(BaseModel):
