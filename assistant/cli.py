@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -108,9 +109,14 @@ def progress_bar(label: str) -> Iterator[Any]:
         disable=not console.is_terminal,
     ) as bar:
         task = bar.add_task(label, total=None)
+        last = [0.0]
 
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
+            # Without a terminal (logs, CI) a line now and then instead of a bar.
+            if not console.is_terminal and total and (done == total or time.monotonic() - last[0] > 30):
+                last[0] = time.monotonic()
+                err(f"{label}: {done}/{total}")
 
         yield update
 
