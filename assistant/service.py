@@ -214,9 +214,13 @@ class Assistant:
             )
             return ans
         if backend != "extractive" and looks_like_refusal(text):
-            ans.text, ans.refused = refusal_text(state["question"]), True
-            ans.notes.append("the model found no answer in the sources")
-            return ans
+            if support.probability < self.settings.answer.confident_support:
+                ans.text, ans.refused = refusal_text(state["question"]), True
+                ans.notes.append("the model found no answer in the sources")
+                return ans
+            # The sources very likely hold the answer and the small model missed it: quote them instead.
+            ans.notes.append("the model found no answer, but the sources are strongly on topic; showing quotes")
+            text = extractive_text(state["standalone"], sources, self.settings.answer.max_sentences)
         resolved, citations, notes = resolve_citations(text, sources)
         ans.notes.extend(notes)
         if backend != "extractive" and not citations:

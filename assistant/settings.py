@@ -51,10 +51,13 @@ class AnswerSettings(BaseModel):
     # Refuse when the calibrated probability that the sources hold the answer is below this
     # (assistant/answer.py, SupportModel). Higher refuses more.
     min_support: float = 0.45
+    # When an LLM says the sources hold no answer but the estimate is at least this, the best
+    # sentences are quoted instead (a 1.5B model misses answers the sources plainly state).
+    confident_support: float = 0.7
     # Extractive answers quote this many sentences at most.
     max_sentences: int = 2
     # Sentences of each source shown to the LLM (around the best one).
-    window: int = 2
+    window: int = 3
 
 
 class LLMSettings(BaseModel):
