@@ -114,11 +114,11 @@ class HybridSearch:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
-    def _mask(self, lo: int, hi: int, f: Filters) -> Any:
+    def _mask(self, lex: Any, lo: int, hi: int, f: Filters) -> Any:
         import numpy as np
 
-        rows = self.index.lexical.rows
-        key = (id(rows), lo, hi, f.sources, f.exclude_articles)
+        rows = lex.rows
+        key = (lex.stamp, len(rows), lo, hi, f.sources, f.exclude_articles)
         if key in self._mask_cache:
             return self._mask_cache[key]
         published = np.fromiter((r["published"] for r in rows), dtype=np.int64, count=len(rows))
@@ -185,8 +185,9 @@ class HybridSearch:
                 scores[chunk.id] = scores.get(chunk.id, 0.0) + 1.0 / (rrf + r)
         if mode in ("hybrid", "bm25"):
             self.index.ensure_lexical()
-            mask = self._mask(lo, hi, f) if (lo or hi or f.sources or f.exclude_articles) else None
-            for r, (cid, _) in enumerate(self.index.lexical_search(query, n, mask), 1):
+            lex = self.index.lexical  # one snapshot: a re-index may swap in a new one meanwhile
+            mask = self._mask(lex, lo, hi, f) if (lo or hi or f.sources or f.exclude_articles) else None
+            for r, (cid, _) in enumerate(lex.search(query, n, mask), 1):
                 lex_rank[cid] = r
                 scores[cid] = scores.get(cid, 0.0) + 1.0 / (rrf + r)
         missing = [cid for cid in scores if cid not in chunks]
