@@ -44,6 +44,7 @@ CSS = """
 .src-ctx { font-size: 0.92em; line-height: 1.45; white-space: pre-wrap; }
 .src-ctx mark { background: #fde68a; color: inherit; padding: 0 1px; }
 .refused { font-style: italic; }
+#chat a.cite { color: var(--color-accent); font-weight: 600; text-decoration: none; cursor: pointer; }
 """
 
 # Clicking a [n] marker (a link to #src-n) or a source card scrolls that source into view.
