@@ -26,6 +26,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from assistant.answer import Citation
 from assistant.index import StoredChunk
 from assistant.retrieve import Filters
 from assistant.textutil import contains_answer, normalize_answer
@@ -113,7 +114,7 @@ def run_eval(
 
     per_mode: dict[str, list[dict[str, float]]] = {"hybrid": [], "bm25": [], "dense": []}
     contains, latencies, ttfts, ctx_tokens = [], [], [], []
-    verbatim_ok = verbatim_all = 0
+    cited: list[Citation] = []  # every citation shown, answerable or not, for quotes_verbatim
     refused_unanswerable = refused_gold_only = 0
     answered_refused = 0
     normalized = {aid: f" {normalize_answer(rec.get('text', ''))} " for aid, rec in articles.items()}
@@ -129,9 +130,7 @@ def run_eval(
         ctx_tokens.append(ans.context_tokens)
         contains.append(float(not ans.refused and contains_answer(ans.text, q.answer)))
         answered_refused += ans.refused
-        for c in ans.citations:
-            verbatim_all += 1
-            verbatim_ok += articles.get(c.article_id, {}).get("text", "")[c.start : c.end] == c.quote
+        cited.extend(ans.citations)
         needle = f" {normalize_answer(q.answer)} "
         holding = {aid for aid, text in normalized.items() if needle in text}
         for exclude, strict in ((q.gold | holding, True), (q.gold, False)):
@@ -145,19 +144,20 @@ def run_eval(
                 refused_unanswerable += unans.refused
             else:
                 refused_gold_only += unans.refused
-            for c in unans.citations:
-                verbatim_all += 1
-                verbatim_ok += articles.get(c.article_id, {}).get("text", "")[c.start : c.end] == c.quote
+            cited.extend(unans.citations)
         if progress:
             progress(i + 1, len(questions))
 
+    verbatim_ok = sum(
+        articles.get(c.article_id, {}).get("text", "")[c.start : c.end] == c.quote for c in cited
+    )
     hybrid = _mean(per_mode["hybrid"], RETRIEVAL_KEYS)
     n = len(questions)
     result: dict[str, Any] = {
         "questions": n,
         **hybrid,
         "answer_contains": round(statistics.fmean(contains), 4) if contains else 0.0,
-        "quotes_verbatim": round(verbatim_ok / verbatim_all, 4) if verbatim_all else 1.0,
+        "quotes_verbatim": round(verbatim_ok / len(cited), 4) if cited else 1.0,
         "refusal_rate": round(refused_unanswerable / n, 4) if n else 0.0,
         "p50_ms": _pct(latencies, 0.5),
         "p95_ms": _pct(latencies, 0.95),

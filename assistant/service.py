@@ -22,6 +22,7 @@ from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 from assistant import prompts
 from assistant.answer import (
     Answer,
+    Citation,
     RerankModel,
     SentenceScorer,
     Source,
@@ -109,12 +110,7 @@ class Assistant:
             return standalone(x["question"], x.get("history") or [], model, condense)
 
         def retrieve(x: dict[str, Any]) -> list[Any]:
-            r = self.retriever.scoped(
-                k=self.settings.retrieval.rerank_candidates,
-                today=x.get("today"),
-                filters=x.get("filters") or Filters(),
-                scope_from=x["question"],
-            )
+            r = self._candidates_retriever(x.get("today"), x.get("filters"), scope_from=x["question"])
             return r.invoke(x["standalone"])
 
         def prepare(x: dict[str, Any]) -> dict[str, Any]:
@@ -147,13 +143,10 @@ class Assistant:
                     if key == "answer":
                         if t_first is None:
                             t_first = time.perf_counter()
-                            state["t_prepared"] = state.get("t_prepared", t_first)
                         text += value
                         yield {"token": value}
                     else:
                         state[key] = value
-                        if key == "prepared":
-                            state["t_prepared"] = time.perf_counter()
             ans = self._finalise(state, text, backend)
             ans.timings["ttft_ms"] = round(((t_first or time.perf_counter()) - t0) * 1000, 1)
             yield {"answer": ans}
@@ -187,12 +180,24 @@ class Assistant:
         filters: Filters | None = None,
     ) -> list[Source]:
         """The whole retrieval (hybrid search + reranking) for one standalone question."""
-        r = self.retriever.scoped(
+        r = self._candidates_retriever(today, filters, k=k)
+        return self.rerank(question, r.invoke(question), today, k)[0]
+
+    def _candidates_retriever(
+        self,
+        today: date | None,
+        filters: Filters | None,
+        *,
+        k: int | None = None,
+        scope_from: str | None = None,
+    ) -> HybridRetriever:
+        """The retriever for the reranker's candidates (at least k of them)."""
+        return self.retriever.scoped(
             k=max(k or 0, self.settings.retrieval.rerank_candidates),
             today=today,
             filters=filters or Filters(),
+            scope_from=scope_from,
         )
-        return self.rerank(question, r.invoke(question), today, k)[0]
 
     def _finalise(self, state: dict[str, Any], text: str, backend: str) -> Answer:
         prep = state["prepared"]
@@ -219,7 +224,9 @@ class Assistant:
                 ans.notes.append("the model found no answer in the sources")
                 return ans
             # The sources very likely hold the answer and the small model missed it: quote them instead.
-            ans.notes.append("the model found no answer, but the sources are strongly on topic; showing quotes")
+            ans.notes.append(
+                "the model found no answer, but the sources are strongly on topic; showing quotes"
+            )
             text = extractive_text(state["standalone"], sources, self.settings.answer.max_sentences)
         resolved, citations, notes = resolve_citations(text, sources)
         ans.notes.extend(notes)
@@ -232,13 +239,19 @@ class Assistant:
         ans.text, ans.citations = resolved, self._verified(citations)
         return ans
 
-    def _verified(self, citations: list[Any]) -> list[Any]:
-        """Every quote is checked against the stored article text; a mismatch is a bug, never shown."""
+    def article_texts(self, citations: Sequence[Citation]) -> dict[str, str]:
+        """The stored text of every cited article ("" for one no longer indexed)."""
         texts: dict[str, str] = {}
         for c in citations:
             if c.article_id not in texts:
                 art = self.index.article(c.article_id)
                 texts[c.article_id] = art.text if art else ""
+        return texts
+
+    def _verified(self, citations: list[Citation]) -> list[Citation]:
+        """Every quote is checked against the stored article text; a mismatch is a bug, never shown."""
+        texts = self.article_texts(citations)
+        for c in citations:
             if texts[c.article_id][c.start : c.end] != c.quote:  # pragma: no cover - invariant
                 raise AssertionError(f"citation {c.n} is not a verbatim span of {c.article_id}")
         return citations

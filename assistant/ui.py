@@ -8,6 +8,7 @@ before it reaches the page, and links are kept only when they are http(s).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import json
 import logging
@@ -176,7 +177,7 @@ class ChatApp:
         t0 = time.perf_counter()
         streamed = ""
         answer: Answer | None = None
-        lock = self._llm_lock if self.assistant.backend != "extractive" else _NullLock()
+        lock = self._llm_lock if self.assistant.backend != "extractive" else contextlib.nullcontext()
         with lock:
             for part in self.assistant.stream(message, turns):
                 if "token" in part and self.assistant.backend != "extractive":
@@ -192,11 +193,7 @@ class ChatApp:
                 elif "answer" in part:
                     answer = part["answer"]
         assert answer is not None
-        texts = {}
-        for c in answer.citations:
-            if c.article_id not in texts:
-                art = self.assistant.index.article(c.article_id)
-                texts[c.article_id] = art.text if art else ""
+        texts = self.assistant.article_texts(answer.citations)
         content = answer_html(answer.text)
         if answer.refused:
             content = f'<span class="refused">{content}</span>'
@@ -409,14 +406,6 @@ class ChatApp:
             max_file_size=ui.max_upload_bytes,
             **kwargs,
         )
-
-
-class _NullLock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _plain(content: Any) -> str:
