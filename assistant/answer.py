@@ -13,31 +13,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from assistant.answertype import holds_kind
 from assistant.chunking import sentence_spans
 from assistant.index import StoredChunk
-from assistant.textutil import content_terms, salient_terms, stem, tokens
+from assistant.textutil import content_terms, salient_terms
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 REFUSAL_PATTERNS = re.compile(
     r"don'?t (?:say|mention|contain|provide|specify)|do(?:es)? not (?:say|mention|contain|provide|specify|state)"
     r"|not (?:mentioned|specified|stated|provided|included)|no (?:information|mention)"
     r"|(?:cannot|can'?t|unable to) (?:answer|determine|find)",
-    re.I,
-)
-
-NUMBER_Q = re.compile(
-    r"\bhow (?:many|much|old|long|far|big|large|high)\b|\bwhat (?:year|number|percentage|percent|age|amount|date|day)\b"
-    r"|\bwhen\b",
-    re.I,
-)
-NAME_Q = re.compile(
-    r"\bwho\b|\bwhom\b|\bwhose\b|\bwhere\b|\bwhich\b|\bwhat (?:is the name|company|country|city|state|team)\b",
-    re.I,
-)
-NUMBER_WORDS = re.compile(
-    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
-    r"thousand|million|billion|trillion|dozen|half|january|february|march|april|may|june|july|august|"
-    r"september|october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
     re.I,
 )
 
@@ -124,20 +109,6 @@ def make_sources(chunks: list[StoredChunk], retrieval_scores: list[float] | None
     return sources
 
 
-def answer_type_ok(question: str, sentence: str, q_terms: set[str]) -> float:
-    """Does the sentence hold the kind of thing asked for (a number, a name) beyond the question's words?"""
-    if NUMBER_Q.search(question):
-        return 1.0 if (re.search(r"\d", sentence) or NUMBER_WORDS.search(sentence)) else 0.0
-    words = tokens(sentence)
-    new_names = [
-        w for i, w in enumerate(words) if i > 0 and w[0].isupper() and stem(w.lower()) not in q_terms
-    ]
-    if NAME_Q.search(question):
-        return 1.0 if new_names else 0.0
-    new_terms = {stem(w.lower()) for w in words} - q_terms
-    return 1.0 if len(new_terms) >= 3 else 0.5
-
-
 @dataclass
 class Support:
     best: tuple[int, int] | None  # (source index, sentence index)
@@ -152,10 +123,10 @@ class SupportModel:
     """A logistic model over three features; fitted on the RealTimeQA dev split (answerable questions vs
     the same questions with every article holding the answer removed), see bench/fit_models.py."""
 
-    w_score: float = 2.67
-    w_coverage: float = 4.12
-    w_age: float = -1.16  # per 30 days, capped at 60 days
-    bias: float = -3.72
+    w_score: float = 2.83
+    w_coverage: float = 4.3
+    w_age: float = -1.29  # per 30 days, capped at 60 days
+    bias: float = -3.92
     unknown_age_days: float = 7.0
 
     def probability(self, score: float, coverage: float, age_days: float) -> float:
@@ -176,9 +147,9 @@ class SentenceScorer:
         self,
         embedder: Any,
         idf: Callable[[str], float] | None = None,
-        w_dense: float = 0.45,
-        w_lex: float = 0.40,
-        w_type: float = 0.15,
+        w_dense: float = 0.40,
+        w_lex: float = 0.35,
+        w_type: float = 0.25,
         max_embedded: int = 12,
         model: SupportModel | None = None,
     ) -> None:
@@ -201,7 +172,7 @@ class SentenceScorer:
         cheap = []
         for i, _j, s in flat:
             lex = sum(weights[t] for t in q_terms & s.terms) / total
-            typ = answer_type_ok(question, s.text, q_terms)
+            typ = holds_kind(question, s.text, q_terms)
             cheap.append((lex, typ, 0.03 / (1 + i)))
         order = sorted(
             range(len(flat)), key=lambda x: -(self.w[1] * cheap[x][0] + self.w[2] * cheap[x][1] + cheap[x][2])
@@ -248,10 +219,10 @@ class RerankModel:
     whether its best sentence holds the kind of answer asked for. A pointwise logistic model fitted on the
     RealTimeQA dev split ("does the chunk contain the answer"), see bench/fit_models.py."""
 
-    w_retrieval: float = 4.7
-    w_sentence: float = 2.3
-    w_coverage: float = 2.25
-    w_type: float = 0.45
+    w_retrieval: float = 4.76
+    w_sentence: float = 2.74
+    w_coverage: float = 2.34
+    w_type: float = 2.23
 
     def order(self, sources: list[Source]) -> list[Source]:
         top = max((s.retrieval_score for s in sources), default=0.0) or 1.0
@@ -320,15 +291,49 @@ def _overlap(claim_terms: set[str], sent: Sentence) -> float:
     return len(shared) / min(len(claim_terms), len(sent.terms))
 
 
+def _attach(
+    claim_terms: set[str], question_terms: set[str], sources: list[Source], attach_overlap: float
+) -> tuple[Source, Sentence] | None:
+    """The sentence that supports a claim written without a (valid) marker, if one clearly does. What the
+    claim adds to the question is its content: most of those words (and every one, when there is only one)
+    must occur in one source sentence. A claim that only restates the question needs a high overlap."""
+    new = claim_terms - question_terms
+    best: tuple[float, int, Source, Sentence] | None = None
+    for src in sources:
+        for s in src.sentences:
+            ov = _overlap(claim_terms, s)
+            if new:
+                held = len(new & s.terms) / len(new)
+                if held < 0.6 or (len(new) == 1 and held < 1):
+                    continue
+                key = held + 0.5 * ov
+            elif ov >= attach_overlap:
+                key = ov
+            else:
+                continue
+            if best is None or key > best[0]:
+                best = (key, src.n, src, s)
+    return (best[2], best[3]) if best else None
+
+
 def resolve_citations(
-    text: str, sources: list[Source], min_overlap: float = 0.34, attach_overlap: float = 0.6
+    text: str,
+    sources: list[Source],
+    min_overlap: float = 0.34,
+    attach_overlap: float = 0.6,
+    question: str = "",
+    drop_unsupported: bool = False,
 ) -> tuple[str, list[Citation], list[str]]:
     """Maps every [n] to the sentence of source n that supports its claim; renumbers markers 1..m in
     order of appearance; drops markers that point to no source or to a source that does not support the
-    claim (moving them to the source that does, when one does). Returns (text, citations, notes)."""
+    claim (moving them to the source that does, when one does). A claim without a marker gets one when a
+    source sentence holds most of what it adds to the question. With drop_unsupported, claims no source
+    supports are left out (when some claim is supported). Returns (text, citations, notes)."""
     notes: list[str] = []
+    q_terms = set(content_terms(question))
     cites: dict[tuple[str, int, int], Citation] = {}
     pieces: list[str] = []
+    unsupported: list[int] = []
     for claim, nums in split_claims(text):
         terms = set(content_terms(claim))
         chosen: list[tuple[Source, Sentence]] = []
@@ -343,11 +348,9 @@ def resolve_citations(
             else:
                 notes.append(f"source [{n}] does not support “{claim[:60]}”; marker dropped")
         if not chosen and terms:
-            cand = [(_overlap(terms, s), src, s) for src in sources for s in src.sentences]
-            if cand:
-                ov, src, s = max(cand, key=lambda x: x[0])
-                if ov >= attach_overlap:
-                    chosen.append((src, s))
+            found = _attach(terms, q_terms, sources, attach_overlap)
+            if found:
+                chosen.append(found)
         markers = []
         for src, s in chosen:
             key = (src.chunk.article_id, s.start, s.end)
@@ -370,6 +373,12 @@ def resolve_citations(
             pieces.append(f"{claim} {''.join(markers)}")
         else:
             pieces.append(claim)
+            unsupported.append(len(pieces) - 1)
+    if drop_unsupported and cites and unsupported:
+        for i in unsupported:
+            if pieces[i]:
+                notes.append(f"left out “{pieces[i][:60]}”: no source supports it")
+                pieces[i] = ""
     return " ".join(p for p in pieces if p), list(cites.values()), notes
 
 

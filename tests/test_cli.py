@@ -104,4 +104,7 @@ def test_folder_of_10000_files(tmp_path: Path) -> None:
 def test_bad_setting_is_one_line_naming_the_variable() -> None:
     r = runner.invoke(app, ["stats"], env={"ASSISTANT_STORE__COLLECTION": "ab"})
     assert r.exit_code == 2
-    assert r.stderr.strip() == "error: invalid setting: ASSISTANT_STORE__COLLECTION: String should have at least 3 characters"
+    assert (
+        r.stderr.strip()
+        == "error: invalid setting: ASSISTANT_STORE__COLLECTION: String should have at least 3 characters"
+    )

@@ -1,0 +1,149 @@
+"""What kind of answer a question asks for (a year, a percentage, an amount of money, a count, a date, a US
+state, a country, a name) and whether a sentence holds one that the question does not already mention.
+
+Rules and short word lists only (no tagger ships offline); used as one feature of sentence scoring.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from assistant.textutil import stem, tokens
+
+US_STATES = (
+    "Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware Florida Georgia Hawaii Idaho "
+    "Illinois Indiana Iowa Kansas Kentucky Louisiana Maine Maryland Massachusetts Michigan Minnesota "
+    "Mississippi Missouri Montana Nebraska Nevada New_Hampshire New_Jersey New_Mexico New_York "
+    "North_Carolina North_Dakota Ohio Oklahoma Oregon Pennsylvania Rhode_Island South_Carolina South_Dakota "
+    "Tennessee Texas Utah Vermont Virginia Washington West_Virginia Wisconsin Wyoming"
+)
+
+COUNTRIES = (
+    "Afghanistan Albania Algeria Andorra Angola Argentina Armenia Australia Austria Azerbaijan Bahamas "
+    "Bahrain Bangladesh Barbados Belarus Belgium Belize Benin Bhutan Bolivia Bosnia Botswana Brazil Brunei "
+    "Bulgaria Burkina_Faso Burundi Cambodia Cameroon Canada Chad Chile China Colombia Congo Costa_Rica "
+    "Croatia Cuba Cyprus Czech_Republic Czechia Denmark Djibouti Dominican_Republic Ecuador Egypt "
+    "El_Salvador England Eritrea Estonia Eswatini Ethiopia Fiji Finland France Gabon Gambia Georgia Germany "
+    "Ghana Greece Guatemala Guinea Guyana Haiti Honduras Hungary Iceland India Indonesia Iran Iraq Ireland "
+    "Israel Italy Ivory_Coast Jamaica Japan Jordan Kazakhstan Kenya Kosovo Kuwait Kyrgyzstan Laos Latvia "
+    "Lebanon Lesotho Liberia Libya Liechtenstein Lithuania Luxembourg Madagascar Malawi Malaysia Maldives "
+    "Mali Malta Mauritania Mauritius Mexico Moldova Monaco Mongolia Montenegro Morocco Mozambique Myanmar "
+    "Namibia Nepal Netherlands New_Zealand Nicaragua Niger Nigeria North_Korea North_Macedonia Norway Oman "
+    "Pakistan Palestine Panama Papua_New_Guinea Paraguay Peru Philippines Poland Portugal Qatar Romania "
+    "Russia Rwanda Saudi_Arabia Scotland Senegal Serbia Sierra_Leone Singapore Slovakia Slovenia Somalia "
+    "South_Africa South_Korea South_Sudan Spain Sri_Lanka Sudan Suriname Sweden Switzerland Syria Taiwan "
+    "Tajikistan Tanzania Thailand Togo Tunisia Turkey Turkmenistan Uganda Ukraine United_Arab_Emirates "
+    "United_Kingdom United_States Uruguay Uzbekistan Venezuela Vietnam Wales Yemen Zambia Zimbabwe"
+)
+
+NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fifteen|twenty|thirty|forty|"
+    r"fifty|sixty|hundred|hundreds|thousand|thousands|million|millions|billion|billions|trillion|dozen|dozens|half"
+)
+MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
+WEEKDAYS = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+
+# Question patterns, most specific first.
+KINDS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "year",
+        re.compile(
+            r"\b(?:what|which|in what) year\b|\bsince\s*[:?]?\s*$|\bsince when\b|\bwhat decade\b", re.I
+        ),
+    ),
+    ("percent", re.compile(r"\bpercent(?:age)?\b|\bwhat (?:share|proportion|rate)\b", re.I)),
+    (
+        "money",
+        re.compile(
+            r"\bhow much (?:money|did|does|do|will|would|is|was|are|were|has|have)\b|\bwhat (?:price|sum)\b",
+            re.I,
+        ),
+    ),
+    (
+        "count",
+        re.compile(r"\bhow many\b|\bwhat number\b|\bhow (?:old|long|far|big|large|high|tall|much)\b", re.I),
+    ),
+    ("date", re.compile(r"\bwhen\b|\bwhat (?:date|day|month)\b|\bon what day\b", re.I)),
+    (
+        "state",
+        re.compile(
+            r"\b(?:which|what) (?:u\.?s\.? )?state\b|\bstate (?:is|was|does) .+ (?:from|represent)", re.I
+        ),
+    ),
+    ("country", re.compile(r"\b(?:which|what) (?:country|nation|national team)\b", re.I)),
+    (
+        "name",
+        re.compile(
+            r"\bwho\b|\bwhom\b|\bwhose\b|\bwhere\b|\bwhich\b"
+            r"|\bwhat (?:is the name|company|country|city|state|team|airline|brand|organization|group)\b",
+            re.I,
+        ),
+    ),
+]
+
+YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b")
+PERCENT = re.compile(r"\d(?:[\d,.]*\d)?\s?(?:%|percent\b|per cent\b)", re.I)
+MONEY = re.compile(
+    r"[$€£¥]\s?\d[\d,.]*(?:\s?(?:million|billion|trillion|bn|m|k)\b)?"
+    r"|\b\d[\d,.]*\s?(?:million |billion |trillion )?(?:dollars|euros|pounds|yen|yuan)\b",
+    re.I,
+)
+CALENDAR = re.compile(rf"(?:{MONTHS}|{WEEKDAYS})", re.I)
+COUNT = re.compile(rf"\b\d[\d,.]*\b|\b(?:{NUMBER_WORDS})\b", re.I)
+DATE = re.compile(
+    rf"\b(?:{MONTHS}|{WEEKDAYS})\b|\b(?:1[5-9]\d\d|20\d\d)\b"
+    r"|\b(?:today|yesterday|tomorrow|tonight|(?:last|next|this) (?:week|month|year|weekend))\b",
+    re.I,
+)
+
+
+def _gazetteer(names: str) -> re.Pattern[str]:
+    """Space-separated names ("_" joins the words of one name) → one pattern, longest names first."""
+    alts = sorted((n.replace("_", r"\s+") for n in names.split()), key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(alts) + r")\b")
+
+
+STATE = _gazetteer(US_STATES)
+COUNTRY = _gazetteer(COUNTRIES)
+MATCHERS: dict[str, re.Pattern[str]] = {
+    "year": YEAR,
+    "percent": PERCENT,
+    "money": MONEY,
+    "count": COUNT,
+    "date": DATE,
+    "state": STATE,
+    "country": COUNTRY,
+}
+
+
+@lru_cache(maxsize=1024)
+def expected_kind(question: str) -> str:
+    for kind, pattern in KINDS:
+        if pattern.search(question):
+            return kind
+    return "other"
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"[\s,]+", " ", s.lower()).strip()
+
+
+def holds_kind(question: str, sentence: str, q_terms: set[str]) -> float:
+    """1.0 when the sentence holds something of the kind asked for that the question does not mention,
+    0.0 when it holds nothing of that kind, 0.5 when the question's kind is unknown and the sentence says
+    little beyond the question."""
+    kind = expected_kind(question)
+    if kind in MATCHERS:
+        q = _norm(question)
+        return 1.0 if any(_norm(m.group(0)) not in q for m in MATCHERS[kind].finditer(sentence)) else 0.0
+    words = tokens(sentence)
+    if kind == "name":
+        new_names = [
+            w
+            for i, w in enumerate(words)
+            if i > 0 and w[0].isupper() and stem(w.lower()) not in q_terms and not CALENDAR.fullmatch(w)
+        ]
+        return 1.0 if new_names else 0.0
+    new_terms = {stem(w.lower()) for w in words} - q_terms
+    return 1.0 if len(new_terms) >= 3 else 0.5
