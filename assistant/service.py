@@ -228,7 +228,9 @@ class Assistant:
                 "the model found no answer, but the sources are strongly on topic; showing quotes"
             )
             text = extractive_text(state["standalone"], sources, self.settings.answer.max_sentences)
-        resolved, citations, notes = resolve_citations(text, sources)
+        resolved, citations, notes = resolve_citations(
+            text, sources, question=state["standalone"], drop_unsupported=backend != "extractive"
+        )
         ans.notes.extend(notes)
         if backend != "extractive" and not citations:
             # The model's words match nothing in the sources: show the quotes instead of unverified text.

@@ -124,3 +124,26 @@ def test_support_model_is_monotonic() -> None:
     m = SupportModel()
     assert m.probability(0.8, 0.9, 2) > m.probability(0.5, 0.9, 2) > m.probability(0.5, 0.3, 2)
     assert m.probability(0.8, 0.9, 2) > m.probability(0.8, 0.9, 50)
+
+
+def test_unmarked_claim_is_cited_where_a_sentence_holds_what_it_adds_to_the_question() -> None:
+    srcs = sources()
+    q = "Who said the plan protects libraries?"
+    text, cites, _ = resolve_citations("The plan protects libraries, said Mayor Ana Silva.", srcs, question=q)
+    assert text.endswith("[1]") and cites[0].quote == "Mayor Ana Silva said the plan protects libraries."
+    # what the claim adds ("Bob Jones") is in no sentence: no citation, however much it restates the question
+    text, cites, _ = resolve_citations("Bob Jones said the plan protects libraries.", srcs, question=q)
+    assert cites == [] and MARKER.search(text) is None
+
+
+def test_unsupported_claims_are_left_out_when_asked() -> None:
+    srcs = sources()
+    model_text = "Parks spending rises 12 percent [1]. This will make the city greener and richer."
+    kept, _, _ = resolve_citations(model_text, srcs)
+    assert "greener" in kept
+    text, cites, notes = resolve_citations(model_text, srcs, drop_unsupported=True)
+    assert text == "Parks spending rises 12 percent. [1]" and len(cites) == 1
+    assert any("no source supports it" in n for n in notes)
+    # nothing supported: nothing is dropped (the caller falls back to quotes)
+    text, cites, _ = resolve_citations("Aliens landed in Ohio.", srcs, drop_unsupported=True)
+    assert text == "Aliens landed in Ohio." and cites == []
