@@ -298,7 +298,7 @@ def _attach(
     claim adds to the question is its content: most of those words (and every one, when there is only one)
     must occur in one source sentence. A claim that only restates the question needs a high overlap."""
     new = claim_terms - question_terms
-    best: tuple[float, int, Source, Sentence] | None = None
+    best: tuple[float, Source, Sentence] | None = None
     for src in sources:
         for s in src.sentences:
             ov = _overlap(claim_terms, s)
@@ -312,8 +312,8 @@ def _attach(
             else:
                 continue
             if best is None or key > best[0]:
-                best = (key, src.n, src, s)
-    return (best[2], best[3]) if best else None
+                best = (key, src, s)
+    return (best[1], best[2]) if best else None
 
 
 def resolve_citations(

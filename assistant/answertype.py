@@ -82,17 +82,19 @@ KINDS: list[tuple[str, re.Pattern[str]]] = [
     ),
 ]
 
-YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b")
+_YEAR = r"(?:1[5-9]\d\d|20\d\d)"
+_CALENDAR = rf"(?:{MONTHS}|{WEEKDAYS})"
+YEAR = re.compile(rf"\b{_YEAR}s?\b")
 PERCENT = re.compile(r"\d(?:[\d,.]*\d)?\s?(?:%|percent\b|per cent\b)", re.I)
 MONEY = re.compile(
     r"[$€£¥]\s?\d[\d,.]*(?:\s?(?:million|billion|trillion|bn|m|k)\b)?"
     r"|\b\d[\d,.]*\s?(?:million |billion |trillion )?(?:dollars|euros|pounds|yen|yuan)\b",
     re.I,
 )
-CALENDAR = re.compile(rf"(?:{MONTHS}|{WEEKDAYS})", re.I)
+CALENDAR = re.compile(_CALENDAR, re.I)
 COUNT = re.compile(rf"\b\d[\d,.]*\b|\b(?:{NUMBER_WORDS})\b", re.I)
 DATE = re.compile(
-    rf"\b(?:{MONTHS}|{WEEKDAYS})\b|\b(?:1[5-9]\d\d|20\d\d)\b"
+    rf"\b{_CALENDAR}\b|\b{_YEAR}\b"
     r"|\b(?:today|yesterday|tomorrow|tonight|(?:last|next|this) (?:week|month|year|weekend))\b",
     re.I,
 )
@@ -117,25 +119,28 @@ MATCHERS: dict[str, re.Pattern[str]] = {
 }
 
 
-@lru_cache(maxsize=1024)
-def expected_kind(question: str) -> str:
-    for kind, pattern in KINDS:
-        if pattern.search(question):
-            return kind
-    return "other"
-
-
 def _norm(s: str) -> str:
     return re.sub(r"[\s,]+", " ", s.lower()).strip()
+
+
+@lru_cache(maxsize=1024)
+def _asked(question: str) -> tuple[str, str]:
+    """(the kind of answer asked for, the question normalised for "already mentioned" checks), computed
+    once per question: sentence scoring calls holds_kind for every sentence of every candidate."""
+    kind = next((kind for kind, pattern in KINDS if pattern.search(question)), "other")
+    return kind, _norm(question)
+
+
+def expected_kind(question: str) -> str:
+    return _asked(question)[0]
 
 
 def holds_kind(question: str, sentence: str, q_terms: set[str]) -> float:
     """1.0 when the sentence holds something of the kind asked for that the question does not mention,
     0.0 when it holds nothing of that kind, 0.5 when the question's kind is unknown and the sentence says
     little beyond the question."""
-    kind = expected_kind(question)
+    kind, q = _asked(question)
     if kind in MATCHERS:
-        q = _norm(question)
         return 1.0 if any(_norm(m.group(0)) not in q for m in MATCHERS[kind].finditer(sentence)) else 0.0
     words = tokens(sentence)
     if kind == "name":
