@@ -386,6 +386,14 @@ def looks_like_refusal(text: str) -> bool:
     return bool(REFUSAL_PATTERNS.search(text))
 
 
+def restates_question(text: str, question: str) -> bool:
+    """True when no sentence of an answer says anything the question does not ("Rowling." for "Which
+    author did Rowling get in a row with?"): the model gave no answer."""
+    q_terms = set(content_terms(question))
+    claims = [set(content_terms(claim)) for claim, _ in split_claims(text)]
+    return bool(claims) and all(terms <= q_terms for terms in claims)
+
+
 def format_sources(sources: list[Source], window: int = 3) -> str:
     """The numbered sources as the LLM sees them: a few sentences around the best one of each chunk."""
     blocks = []

@@ -34,6 +34,7 @@ from assistant.answer import (
     make_sources,
     refusal_text,
     resolve_citations,
+    restates_question,
 )
 from assistant.index import Index, ProgressFn, SyncReport
 from assistant.providers import LLM_LABELS, make_chat_model, make_chroma_client, make_embedder
@@ -232,9 +233,13 @@ class Assistant:
             text, sources, question=state["standalone"], drop_unsupported=backend != "extractive"
         )
         ans.notes.extend(notes)
-        if backend != "extractive" and not citations:
-            # The model's words match nothing in the sources: show the quotes instead of unverified text.
-            ans.notes.append("the model's answer could not be matched to the sources; showing quotes instead")
+        if backend != "extractive" and (not citations or restates_question(resolved, state["standalone"])):
+            # The model's words match nothing in the sources, or only repeat the question: show the quotes.
+            ans.notes.append(
+                "the model's answer only restates the question; showing quotes instead"
+                if citations
+                else "the model's answer could not be matched to the sources; showing quotes instead"
+            )
             resolved, citations, _ = resolve_citations(
                 extractive_text(state["standalone"], sources, self.settings.answer.max_sentences), sources
             )

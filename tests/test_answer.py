@@ -14,6 +14,7 @@ from assistant.answer import (
     make_sources,
     refusal_text,
     resolve_citations,
+    restates_question,
     split_claims,
 )
 from assistant.index import StoredChunk
@@ -118,6 +119,16 @@ def test_refusal_detection_and_text() -> None:
     assert looks_like_refusal("The sources do not mention the population.")
     assert not looks_like_refusal("Putin agreed to limit attacks on energy infrastructure. [1]")
     assert refusal_text("What is the population of Brazil?").startswith("The indexed articles don't say.")
+
+
+def test_an_answer_that_only_repeats_the_question_is_no_answer() -> None:
+    q = "Which fellow author did J. K. Rowling get in a Twitter row with?"
+    assert restates_question("Rowling. [1]", q)
+    assert restates_question("J. K. Rowling’s Twitter row was with a fellow author. [1]", q)
+    assert not restates_question("Rowling got in a Twitter row with Joanne Harris. [1]", q)
+    # one sentence that adds something is enough
+    assert not restates_question("Rowling got in a row. [1] It was with Joanne Harris. [2]", q)
+    assert not restates_question("", q)
 
 
 def test_support_model_is_monotonic() -> None:

@@ -96,3 +96,31 @@ def test_cli_ask_json(seeded: Assistant) -> None:
         app, ["ask", "x", "--date", "20/03/2025", "--index-dir", str(seeded.settings.index_dir)]
     )
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+
+
+def with_model_reply(seeded: Assistant, reply: str) -> Assistant:
+    """The seeded assistant with a chat model that always writes `reply` (tests of what we do with it)."""
+    from dataclasses import replace
+
+    from langchain_core.language_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    model = GenericFakeChatModel(messages=iter([AIMessage(reply)]))
+    return replace(seeded, backend="llamacpp", chat_model=model, _chains={})
+
+
+def test_model_answer_is_kept_with_its_verified_citation(seeded: Assistant) -> None:
+    reply = "Putin agreed to limit attacks on energy infrastructure. [1]"
+    answer = with_model_reply(seeded, reply).ask("What did Putin agree to limit attacks on?")
+    assert answer.text == reply and not answer.refused
+    assert "energy infrastructure" in answer.citations[0].quote
+    check_quotes(seeded, answer)
+
+
+def test_model_answer_that_only_repeats_the_question_is_replaced_by_quotes(seeded: Assistant) -> None:
+    reply = "Putin agreed to limit attacks. [1]"
+    answer = with_model_reply(seeded, reply).ask("What did Putin agree to limit attacks on?")
+    assert answer.text != reply and not answer.refused
+    assert "energy infrastructure" in answer.text
+    assert any("only restates the question" in n for n in answer.notes)
+    check_quotes(seeded, answer)
