@@ -111,22 +111,27 @@ def make_sources(chunks: list[StoredChunk], retrieval_scores: list[float] | None
 
 @dataclass
 class Support:
-    best: tuple[int, int] | None  # (source index, sentence index)
-    score: float  # the best sentence's score
-    coverage: float  # idf-weighted share of the question's terms found in the best-covering source
-    age_days: float  # how old the best sentence's article is, relative to the newest news we could know
+    """Whether the sources hold an answer, judged on the reranker's best source: the source an answer
+    would come from. (Mixing the best sentence of one source with the coverage of another and the age
+    of a third let stale or partial matches through and refused fresh ones.)"""
+
+    n: int | None  # the source judged (None: no sources)
+    score: float  # its best sentence's score
+    coverage: float  # idf-weighted share of the question's terms found in it
+    age_days: float  # how old its article is, relative to the newest news we could know
     probability: float  # calibrated: how likely the sources hold the answer
 
 
 @dataclass(frozen=True)
 class SupportModel:
-    """A logistic model over three features; fitted on the RealTimeQA dev split (answerable questions vs
-    the same questions with every article holding the answer removed), see bench/fit_models.py."""
+    """A logistic model over three features of the best source; fitted on the RealTimeQA dev split
+    (answerable questions vs the same questions with every article holding the answer removed), see
+    bench/fit_models.py."""
 
-    w_score: float = 2.83
-    w_coverage: float = 4.3
-    w_age: float = -1.29  # per 30 days, capped at 60 days
-    bias: float = -3.92
+    w_score: float = 2.67
+    w_coverage: float = 4.13
+    w_age: float = -1.89  # per 30 days, capped at 60 days
+    bias: float = -3.54
     unknown_age_days: float = 7.0
 
     def probability(self, score: float, coverage: float, age_days: float) -> float:
@@ -141,7 +146,7 @@ class SupportModel:
 class SentenceScorer:
     """Scores every sentence of the sources against the question: meaning (embeddings), shared
     words (weighted, names and numbers count double) and whether it holds the kind of answer asked for.
-    Then estimates whether the sources support an answer at all."""
+    Then estimates whether the reranker's best source supports an answer at all (`support`)."""
 
     def __init__(
         self,
@@ -159,15 +164,18 @@ class SentenceScorer:
         self.w = (w_dense, w_lex, w_type)
         self.model = model or SupportModel()
 
-    def score(self, question: str, sources: list[Source], reference: date | None = None) -> Support:
-        """reference: the newest date the answer could come from (today, or the newest indexed article)."""
+    def score(self, question: str, sources: list[Source]) -> None:
+        """Sets every source's sentence scores, its coverage of the question and whether its best
+        sentence holds the kind of answer asked for."""
         q_terms = set(content_terms(question))
         sal = salient_terms(question)
         weights = {t: (2.0 if t in sal else 1.0) for t in q_terms}
         total = sum(weights.values()) or 1.0
         flat = [(i, j, s) for i, src in enumerate(sources) for j, s in enumerate(src.sentences)]
+        for src in sources:
+            src.scores = [0.0] * len(src.sentences)
         if not flat:
-            return Support(None, 0.0, 0.0, 0.0, 0.0)
+            return
         # Cheap features for every sentence; embeddings only for the most promising few.
         cheap = []
         for i, _j, s in flat:
@@ -181,9 +189,6 @@ class SentenceScorer:
         vecs = self.embedder.encode([flat[x][2].text for x in dense_for])
         qv = self.embedder.embed_query(question)
         dense_of = {x: max(0.0, sum(a * b for a, b in zip(qv, v))) for x, v in zip(dense_for, vecs)}
-        best: tuple[float, int, int] | None = None
-        for src in sources:
-            src.scores = [0.0] * len(src.sentences)
         best_of: dict[int, tuple[float, float]] = {}
         for x, (i, j, _s) in enumerate(flat):
             lex, typ, rank_prior = cheap[x]
@@ -191,25 +196,26 @@ class SentenceScorer:
             sources[i].scores[j] = score
             if i not in best_of or score > best_of[i][0]:
                 best_of[i] = (score, typ)
-            if best is None or score > best[0]:
-                best = (score, i, j)
         for i, (_sc, typ) in best_of.items():
             sources[i].best_type = typ
-        assert best is not None
-        score, i, j = best
         idf_total = sum(self.idf(t) for t in q_terms) or 1.0
         for src in sources:
             terms = set().union(*(s.terms for s in src.sentences)) | set(content_terms(src.chunk.title))
             src.coverage = sum(self.idf(t) for t in q_terms & terms) / idf_total
-        coverage = max(src.coverage for src in sources)
-        published = sources[i].chunk.published
+
+    def support(self, best: Source | None, reference: date | None = None) -> Support:
+        """How likely the best (reranked first) source holds the answer. reference: the newest date the
+        answer could come from (today, or the newest indexed article)."""
+        if best is None or not best.sentences:
+            return Support(None, 0.0, 0.0, 0.0, 0.0)
+        published = best.chunk.published
         if published and reference:
             pub = date(published // 10000, published // 100 % 100, published % 100)
             age = float((reference - pub).days)
         else:
             age = self.model.unknown_age_days
-        p = self.model.probability(score, coverage, age)
-        return Support((i, j), score, coverage, age, p)
+        p = self.model.probability(best.best_score, best.coverage, age)
+        return Support(best.n, best.best_score, best.coverage, age, p)
 
 
 @dataclass(frozen=True)
@@ -240,7 +246,7 @@ class RerankModel:
 
 
 def is_supported(sup: Support, min_probability: float) -> bool:
-    return sup.best is not None and sup.probability >= min_probability
+    return sup.n is not None and sup.probability >= min_probability
 
 
 def extractive_text(question: str, sources: list[Source], max_sentences: int = 2, ratio: float = 0.85) -> str:

@@ -169,8 +169,10 @@ class Assistant:
         today = today or date.today()
         newest = self.index.lexical.newest
         reference = min(today, _to_date(newest)) if newest else today
-        support = self.scorer.score(question, sources, reference)
-        return self.reranker.order(sources)[: k or self.settings.retrieval.k], support
+        self.scorer.score(question, sources)
+        ranked = self.reranker.order(sources)
+        support = self.scorer.support(ranked[0] if ranked else None, reference)
+        return ranked[: k or self.settings.retrieval.k], support
 
     def rank(
         self,

@@ -52,7 +52,7 @@ class RetrievalSettings(BaseModel):
 class AnswerSettings(BaseModel):
     # Refuse when the calibrated probability that the sources hold the answer is below this
     # (assistant/answer.py, SupportModel). Higher refuses more.
-    min_support: float = 0.45
+    min_support: float = 0.5
     # When an LLM says the sources hold no answer but the estimate is at least this, the best
     # sentences are quoted instead (a 1.5B model misses answers the sources plainly state).
     confident_support: float = 0.7
