@@ -58,6 +58,11 @@ class Answer:
         return d
 
 
+def ymd_to_date(ymd: int) -> date:
+    """A chunk's `published` (YYYYMMDD as an int, non-zero) as a date."""
+    return date(ymd // 10000, ymd // 100 % 100, ymd % 100)
+
+
 @dataclass(frozen=True)
 class Sentence:
     start: int  # offsets into the article text
@@ -210,8 +215,7 @@ class SentenceScorer:
             return Support(None, 0.0, 0.0, 0.0, 0.0)
         published = best.chunk.published
         if published and reference:
-            pub = date(published // 10000, published // 100 % 100, published % 100)
-            age = float((reference - pub).days)
+            age = float((reference - ymd_to_date(published)).days)
         else:
             age = self.model.unknown_age_days
         p = self.model.probability(best.best_score, best.coverage, age)

@@ -35,6 +35,7 @@ from assistant.answer import (
     refusal_text,
     resolve_citations,
     restates_question,
+    ymd_to_date,
 )
 from assistant.index import Index, ProgressFn, SyncReport
 from assistant.providers import LLM_LABELS, make_chat_model, make_chroma_client, make_embedder
@@ -43,10 +44,6 @@ from assistant.rewrite import Turn, standalone
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def _to_date(ymd: int) -> date:
-    return date(ymd // 10000, ymd // 100 % 100, ymd % 100)
 
 
 @dataclass
@@ -168,7 +165,7 @@ class Assistant:
         sources = make_sources([document_to_chunk(d) for d in docs], [d.metadata["score"] for d in docs])
         today = today or date.today()
         newest = self.index.lexical.newest
-        reference = min(today, _to_date(newest)) if newest else today
+        reference = min(today, ymd_to_date(newest)) if newest else today
         self.scorer.score(question, sources)
         ranked = self.reranker.order(sources)
         support = self.scorer.support(ranked[0] if ranked else None, reference)

@@ -2,8 +2,9 @@
 
 - RerankModel: "does this retrieved chunk contain the answer" from (retrieval score, best sentence
   score, idf coverage, answer type), pointwise over the hybrid search's candidates;
-- SupportModel: "do these sources hold the answer" from (best sentence score, coverage, age), on each
-  question asked normally (positive) and with every article holding the answer excluded (negative).
+- SupportModel: "do these sources hold the answer" from the reranker's best source (its best sentence
+  score, its coverage, its age), on each question asked normally (positive) and with every article
+  holding the answer excluded (negative).
 
 Both are checked by 2-fold cross-validation over questions (odd/even), so the printed held-out figures
 say how well they carry over to questions they were not fitted on.
