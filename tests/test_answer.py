@@ -10,6 +10,7 @@ from assistant.answer import (
     Source,
     SupportModel,
     extractive_text,
+    format_sources,
     looks_like_refusal,
     make_sources,
     refusal_text,
@@ -108,6 +109,12 @@ def test_extractive_text_quotes_best_sentences_verbatim() -> None:
         "The council approved the budget on Monday.",
         "Rain is expected all week.",
     ]
+
+
+def test_llm_sees_the_best_source_last_next_to_the_question() -> None:
+    text = format_sources(sources(), window=1)
+    assert text.index("[2] Weather") < text.index("[1] Budget passes (2024-03-01)")
+    assert text.endswith("The council approved the budget on Monday.")
 
 
 def test_split_claims_keeps_trailing_markers_with_their_sentence() -> None:
