@@ -223,10 +223,8 @@ class Assistant:
                 ans.text, ans.refused = refusal_text(state["question"]), True
                 ans.notes.append("the model found no answer in the sources")
                 return ans
-            # The sources very likely hold the answer and the small model missed it: quote them instead.
-            ans.notes.append(
-                "the model found no answer, but the sources are strongly on topic; showing quotes"
-            )
+            # The estimate says the sources hold the answer and the model missed it: quote them instead.
+            ans.notes.append("the model found no answer, but the sources look like they hold one; showing quotes")
             text = extractive_text(state["standalone"], sources, self.settings.answer.max_sentences)
         resolved, citations, notes = resolve_citations(
             text, sources, question=state["standalone"], drop_unsupported=backend != "extractive"

@@ -124,3 +124,20 @@ def test_model_answer_that_only_repeats_the_question_is_replaced_by_quotes(seede
     assert "energy infrastructure" in answer.text
     assert any("only restates the question" in n for n in answer.notes)
     check_quotes(seeded, answer)
+
+
+def test_model_saying_no_answer_gets_quotes_when_the_gate_passed(seeded: Assistant) -> None:
+    reply = "The indexed articles don't say."
+    answer = with_model_reply(seeded, reply).ask("What did Putin agree to limit attacks on?")
+    assert not answer.refused and "energy infrastructure" in answer.text
+    assert any("the model found no answer" in n for n in answer.notes)
+    check_quotes(seeded, answer)
+    # Raised above the estimate, the setting lets the model's "no" refuse.
+    from dataclasses import replace
+
+    cfg = seeded.settings
+    strict = cfg.model_copy(update={"answer": cfg.answer.model_copy(update={"confident_support": 1.0})})
+    strict_model = with_model_reply(replace(seeded, settings=strict), reply)
+    answer = strict_model.ask("What did Putin agree to limit attacks on?")
+    assert answer.refused and answer.citations == []
+
