@@ -140,4 +140,3 @@ def test_model_saying_no_answer_gets_quotes_when_the_gate_passed(seeded: Assista
     strict_model = with_model_reply(replace(seeded, settings=strict), reply)
     answer = strict_model.ask("What did Putin agree to limit attacks on?")
     assert answer.refused and answer.citations == []
-
