@@ -56,8 +56,8 @@ class AnswerSettings(BaseModel):
     min_support: float = 0.5
     # When an LLM says the sources hold no answer and the estimate is below this, the answer is a
     # refusal; at or above it the best sentences are quoted instead. 0 (default): the estimate alone
-    # decides: in the dev-split eval the packaged 1.5B model's "no" refused 6 to 8 answerable
-    # questions the gate had let through, and no unanswerable one (refusal 0.855 with or without it).
+    # decides: on the dev split the packaged 1.5B model's "no" refused 8 answerable questions the
+    # gate had let through, and no unanswerable one (eval refusal 0.855 with or without it).
     # Raise it for a model whose "no" is worth trusting.
     confident_support: float = 0.0
     # Extractive answers quote this many sentences at most.
