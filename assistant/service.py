@@ -218,19 +218,20 @@ class Assistant:
                 f"(sentence {support.score:.2f}, coverage {support.coverage:.2f}, age {support.age_days:.0f} days)"
             )
             return ans
-        if backend != "extractive" and looks_like_refusal(text):
+        from_model = backend != "extractive"  # text the model wrote, not our quotes
+        if from_model and looks_like_refusal(text):
             if support.probability < self.settings.answer.confident_support:
                 ans.text, ans.refused = refusal_text(state["question"]), True
                 ans.notes.append("the model found no answer in the sources")
                 return ans
             # The estimate says the sources hold the answer and the model missed it: quote them instead.
             ans.notes.append("the model found no answer, but the sources look like they hold one; showing quotes")
-            text = extractive_text(state["standalone"], sources, self.settings.answer.max_sentences)
+            text, from_model = extractive_text(state["standalone"], sources, self.settings.answer.max_sentences), False
         resolved, citations, notes = resolve_citations(
-            text, sources, question=state["standalone"], drop_unsupported=backend != "extractive"
+            text, sources, question=state["standalone"], drop_unsupported=from_model
         )
         ans.notes.extend(notes)
-        if backend != "extractive" and (not citations or restates_question(resolved, state["standalone"])):
+        if from_model and (not citations or restates_question(resolved, state["standalone"])):
             # The model's words match nothing in the sources, or only repeat the question: show the quotes.
             ans.notes.append(
                 "the model's answer only restates the question; showing quotes instead"
