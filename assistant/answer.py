@@ -63,6 +63,23 @@ def ymd_to_date(ymd: int) -> date:
     return date(ymd // 10000, ymd // 100 % 100, ymd % 100)
 
 
+# How old an article without a date is taken to be.
+UNKNOWN_AGE_DAYS = 7.0
+
+
+def age_days(chunk: StoredChunk, reference: date | None) -> float:
+    """How many days before the reference date (today, or the newest news we could know) the chunk's
+    article was published."""
+    if not chunk.published or reference is None:
+        return UNKNOWN_AGE_DAYS
+    return float((reference - ymd_to_date(chunk.published)).days)
+
+
+def age_feature(days: float) -> float:
+    """Age as the two models use it: in months, from 0 (today or later) up to 2 (60 days or more)."""
+    return min(max(days, 0.0), 60.0) / 30
+
+
 @dataclass(frozen=True)
 class Sentence:
     start: int  # offsets into the article text
@@ -133,18 +150,13 @@ class SupportModel:
     (answerable questions vs the same questions with every article holding the answer removed), see
     bench/fit_models.py."""
 
-    w_score: float = 2.67
-    w_coverage: float = 4.13
-    w_age: float = -1.89  # per 30 days, capped at 60 days
-    bias: float = -3.54
-    unknown_age_days: float = 7.0
+    w_score: float = 2.94
+    w_coverage: float = 4.24
+    w_age: float = -2.11  # on age_feature: per 30 days, capped at 60 days
+    bias: float = -3.91
 
     def probability(self, score: float, coverage: float, age_days: float) -> float:
-        z = (
-            self.w_score * score
-            + self.w_coverage * coverage
-            + self.w_age * min(max(age_days, 0.0), 60.0) / 30
-        )
+        z = self.w_score * score + self.w_coverage * coverage + self.w_age * age_feature(age_days)
         return 1.0 / (1.0 + math.exp(-(z + self.bias)))
 
 
@@ -213,11 +225,7 @@ class SentenceScorer:
         answer could come from (today, or the newest indexed article)."""
         if best is None or not best.sentences:
             return Support(None, 0.0, 0.0, 0.0, 0.0)
-        published = best.chunk.published
-        if published and reference:
-            age = float((reference - ymd_to_date(published)).days)
-        else:
-            age = self.model.unknown_age_days
+        age = age_days(best.chunk, reference)
         p = self.model.probability(best.best_score, best.coverage, age)
         return Support(best.n, best.best_score, best.coverage, age, p)
 
@@ -225,22 +233,28 @@ class SentenceScorer:
 @dataclass(frozen=True)
 class RerankModel:
     """Orders retrieved chunks by how likely they hold the answer: the fused retrieval score (relative to
-    the best candidate), the best sentence's score, the chunk's idf-weighted coverage of the question and
-    whether its best sentence holds the kind of answer asked for. A pointwise logistic model fitted on the
-    RealTimeQA dev split ("does the chunk contain the answer"), see bench/fit_models.py."""
+    the best candidate), the best sentence's score, the chunk's idf-weighted coverage of the question,
+    whether its best sentence holds the kind of answer asked for, and how old its article is (news
+    questions ask about the latest news; without it last year's Screen Actors Guild Awards story outranked
+    this year's). A listwise logistic model ("which of these
+    chunks contains the answer", a softmax over each question's candidates) fitted on the RealTimeQA dev
+    split, see bench/fit_models.py."""
 
-    w_retrieval: float = 4.76
-    w_sentence: float = 2.74
-    w_coverage: float = 2.34
-    w_type: float = 2.23
+    w_retrieval: float = 1.59
+    w_sentence: float = 5.49
+    w_coverage: float = 6.28
+    w_type: float = 1.18
+    w_age: float = -1.59  # on age_feature
 
-    def order(self, sources: list[Source]) -> list[Source]:
+    def order(self, sources: list[Source], reference: date | None = None) -> list[Source]:
+        """reference: the date ages count from (today, or the newest news we could know)."""
         top = max((s.retrieval_score for s in sources), default=0.0) or 1.0
         key = {
             id(s): self.w_retrieval * s.retrieval_score / top
             + self.w_sentence * s.best_score
             + self.w_coverage * s.coverage
             + self.w_type * s.best_type
+            + self.w_age * age_feature(age_days(s.chunk, reference))
             for s in sources
         }
         ranked = sorted(sources, key=lambda s: -key[id(s)])

@@ -163,13 +163,18 @@ class Assistant:
         """Retrieved chunks → the best k as numbered sources (sentence-level reranking), and the
         estimate of whether they support an answer at all."""
         sources = make_sources([document_to_chunk(d) for d in docs], [d.metadata["score"] for d in docs])
-        today = today or date.today()
-        newest = self.index.lexical.newest
-        reference = min(today, ymd_to_date(newest)) if newest else today
+        reference = self.reference_date(today)
         self.scorer.score(question, sources)
-        ranked = self.reranker.order(sources)
+        ranked = self.reranker.order(sources, reference)
         support = self.scorer.support(ranked[0] if ranked else None, reference)
         return ranked[: k or self.settings.retrieval.k], support
+
+    def reference_date(self, today: date | None = None) -> date:
+        """The date articles' ages count from: today, or the newest indexed article when that is older
+        (an archive is judged by its own latest news, not by the calendar)."""
+        today = today or date.today()
+        newest = self.index.lexical.newest
+        return min(today, ymd_to_date(newest)) if newest else today
 
     def rank(
         self,

@@ -1,13 +1,15 @@
 """Fits the two small logistic models of assistant/answer.py on a QA split and prints their weights:
 
-- RerankModel: "does this retrieved chunk contain the answer" from (retrieval score, best sentence
-  score, idf coverage, answer type), pointwise over the hybrid search's candidates;
+- RerankModel: "which of the hybrid search's candidates contains the answer" from (retrieval score, best
+  sentence score, idf coverage, answer type, article age): listwise, a softmax over each question's
+  candidates (conditional logit), so the fit aims at the first place, which is what answerers use;
 - SupportModel: "do these sources hold the answer" from the reranker's best source (its best sentence
   score, its coverage, its age), on each question asked normally (positive) and with every article
   holding the answer excluded (negative).
 
-Both are checked by 2-fold cross-validation over questions (odd/even), so the printed held-out figures
-say how well they carry over to questions they were not fitted on.
+Both are checked by cross-validation over questions (the reranker by 5 folds × 5 shuffles, against the
+committed weights refitted the same way; the support model by odd/even), so the printed held-out
+figures say how well they carry over to questions they were not fitted on.
 
     .venv/bin/python bench/fit_models.py ../shared/eval/realtimeqa-dev --index-dir /tmp/devidx
 """
@@ -24,6 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from assistant.answer import age_days, age_feature  # noqa: E402
 from assistant.evaluate import load_split  # noqa: E402
 from assistant.retrieve import Filters  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
@@ -50,6 +53,7 @@ def collect(assistant: Assistant, split: Path):  # type: ignore[no-untyped-def]
             support.append((sup.score, sup.coverage, sup.age_days, label, q.id))
             if label:
                 top = max((s.retrieval_score for s in sources), default=1.0) or 1.0
+                reference = assistant.reference_date(q.date)
                 for s in sources:
                     rows.append(
                         (
@@ -57,6 +61,7 @@ def collect(assistant: Assistant, split: Path):  # type: ignore[no-untyped-def]
                             s.best_score,
                             s.coverage,
                             s.best_type,
+                            age_feature(age_days(s.chunk, reference)),
                             contains_answer(s.chunk.text, q.answer),
                         )
                     )
@@ -65,6 +70,7 @@ def collect(assistant: Assistant, split: Path):  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
+    from scipy.optimize import minimize
     from sklearn.linear_model import LogisticRegression
 
     ap = argparse.ArgumentParser()
@@ -76,29 +82,55 @@ def main() -> None:
     questions, cands, support = collect(assistant, args.split)
     n = len(questions)
 
-    def fit_rerank(idx):  # type: ignore[no-untyped-def]
-        X = np.array([r[:4] for i in idx for r in cands[i]])
-        y = np.array([r[4] for i in idx for r in cands[i]])
-        return LogisticRegression(C=1.0, max_iter=1000).fit(X, y)
+    groups = [(np.array([r[:5] for r in rows]), np.array([r[5] for r in rows])) for rows in cands]
 
-    def ans_at_1(clf, idx):  # type: ignore[no-untyped-def]
-        hits = 0
-        for i in idx:
-            if cands[i]:
-                s = clf.decision_function(np.array([r[:4] for r in cands[i]]))
-                hits += cands[i][int(np.argmax(s))][4]
+    def fit_rerank(idx, n_features=5, l2=0.1):  # type: ignore[no-untyped-def]
+        """Conditional logit: maximise, per question, the softmax probability of its answer-holding
+        candidates (questions whose candidates all or none hold it carry no information)."""
+        data = [(X[:, :n_features], y) for X, y in (groups[i] for i in idx) if 0 < y.sum() < len(y)]
+
+        def loss(w):  # type: ignore[no-untyped-def]
+            total, grad = l2 * w @ w, 2 * l2 * w
+            for X, y in data:
+                s = X @ w
+                p = np.exp(s - s.max())
+                p /= p.sum()
+                held = p[y == 1].sum()
+                total -= np.log(held)
+                grad -= (p * (y == 1) / held - p) @ X
+            return total, grad
+
+        return minimize(loss, np.ones(n_features), jac=True, method="L-BFGS-B").x
+
+    def ans_at_1(w, idx):  # type: ignore[no-untyped-def]
+        hits = sum(
+            groups[i][1][int(np.argmax(groups[i][0][:, : len(w)] @ w))] for i in idx if len(groups[i][1])
+        )
         return hits / len(idx)
 
-    idx = np.arange(n)
-    for part in (0, 1):
-        tr, te = idx[idx % 2 == part], idx[idx % 2 != part]
-        print(f"rerank fold {part}: held-out ans@1 {ans_at_1(fit_rerank(tr), te):.3f}")
-    clf = fit_rerank(idx)
-    names = ("w_retrieval", "w_sentence", "w_coverage", "w_type")
-    print("RerankModel", {k: round(float(v), 2) for k, v in zip(names, clf.coef_[0])})
+    def cross_validated(n_features: int) -> float:
+        scores = []
+        for seed in range(5):
+            perm = np.random.RandomState(seed).permutation(n)
+            for fold in range(5):
+                test = perm[fold::5]
+                train = np.setdiff1d(perm, test)
+                scores.append(ans_at_1(fit_rerank(train, n_features), test) * len(test))
+        return sum(scores) / (5 * n)
+
+    print(
+        f"rerank held-out ans@1 (5 folds x 5 shuffles): {cross_validated(5):.3f}, without age {cross_validated(4):.3f}"
+    )
+    w = fit_rerank(np.arange(n))
+    names = ("w_retrieval", "w_sentence", "w_coverage", "w_type", "w_age")
+    print(
+        "RerankModel",
+        {k: round(float(v), 2) for k, v in zip(names, w)},
+        f"ans@1 fitted {ans_at_1(w, range(n)):.3f}",
+    )
 
     def feats(rows):  # type: ignore[no-untyped-def]
-        return np.array([[s, c, min(max(a, 0), 60) / 30] for s, c, a, _, _ in rows])
+        return np.array([[s, c, age_feature(a)] for s, c, a, _, _ in rows])
 
     def fit_support(rows):  # type: ignore[no-untyped-def]
         return LogisticRegression(C=1.0).fit(feats(rows), np.array([r[3] for r in rows]))

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.answer import (
     MARKER,
+    RerankModel,
     Source,
     SupportModel,
     extractive_text,
@@ -142,6 +144,25 @@ def test_support_model_is_monotonic() -> None:
     m = SupportModel()
     assert m.probability(0.8, 0.9, 2) > m.probability(0.5, 0.9, 2) > m.probability(0.5, 0.3, 2)
     assert m.probability(0.8, 0.9, 2) > m.probability(0.8, 0.9, 50)
+
+
+def test_reranker_puts_this_weeks_article_before_an_older_one_that_matches_as_well() -> None:
+    def chunk(aid: str, published: int) -> StoredChunk:
+        text = "Merriam-Webster picked its word of the year. It was chosen from lookups."
+        return StoredChunk(f"{aid}:0", aid, text, 0, len(text), "Word of the year", "", "", published)
+
+    # the older article comes first from retrieval and matches the question just as well
+    srcs = make_sources([chunk("old", 20221128), chunk("new", 20231127)], [0.04, 0.04])
+    for s in srcs:
+        s.scores, s.coverage, s.best_type = [0.8, 0.5], 0.9, 1.0
+    ranked = RerankModel().order(srcs, reference=date(2023, 11, 28))
+    assert [s.chunk.article_id for s in ranked] == ["new", "old"] and [s.n for s in ranked] == [1, 2]
+    # without a date to count from, age says nothing and the order stays
+    assert [s.chunk.article_id for s in RerankModel().order(ranked[::-1])] == ["old", "new"]
+    # a fresh article that barely matches does not win over an older one that does
+    fresh = next(s for s in srcs if s.chunk.article_id == "new")
+    fresh.scores, fresh.coverage = [0.4, 0.3], 0.4
+    assert RerankModel().order(srcs, reference=date(2023, 11, 28))[0].chunk.article_id == "old"
 
 
 def test_unmarked_claim_is_cited_where_a_sentence_holds_what_it_adds_to_the_question() -> None:
