@@ -133,11 +133,12 @@ def make_sources(chunks: list[StoredChunk], retrieval_scores: list[float] | None
 
 @dataclass
 class Support:
-    """Whether the sources hold an answer, judged on the reranker's best source: the source an answer
-    would come from. (Mixing the best sentence of one source with the coverage of another and the age
-    of a third let stale or partial matches through and refused fresh ones.)"""
+    """Whether the sources hold an answer, judged source by source on the ones the answerer gets: each
+    source's own best sentence, coverage and age give it a probability, and the most likely source
+    decides. (Mixing the best sentence of one source with the coverage of another and the age of a
+    third let stale or partial matches through and refused fresh ones.)"""
 
-    n: int | None  # the source judged (None: no sources)
+    n: int | None  # the source that decided (None: no sources)
     score: float  # its best sentence's score
     coverage: float  # idf-weighted share of the question's terms found in it
     age_days: float  # how old its article is, relative to the newest news we could know
@@ -220,14 +221,18 @@ class SentenceScorer:
             terms = set().union(*(s.terms for s in src.sentences)) | set(content_terms(src.chunk.title))
             src.coverage = sum(self.idf(t) for t in q_terms & terms) / idf_total
 
-    def support(self, best: Source | None, reference: date | None = None) -> Support:
-        """How likely the best (reranked first) source holds the answer. reference: the newest date the
-        answer could come from (today, or the newest indexed article)."""
-        if best is None or not best.sentences:
-            return Support(None, 0.0, 0.0, 0.0, 0.0)
-        age = age_days(best.chunk, reference)
-        p = self.model.probability(best.best_score, best.coverage, age)
-        return Support(best.n, best.best_score, best.coverage, age, p)
+    def support(self, sources: list[Source], reference: date | None = None) -> Support:
+        """How likely the sources the answerer gets hold the answer: the best of their own estimates.
+        reference: the newest date the answer could come from (today, or the newest indexed article)."""
+        best = Support(None, 0.0, 0.0, 0.0, 0.0)
+        for src in sources:
+            if not src.sentences:
+                continue
+            age = age_days(src.chunk, reference)
+            p = self.model.probability(src.best_score, src.coverage, age)
+            if best.n is None or p > best.probability:
+                best = Support(src.n, src.best_score, src.coverage, age, p)
+        return best
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,7 @@ class Assistant:
         reference = self.reference_date(today)
         self.scorer.score(question, sources)
         ranked = self.reranker.order(sources, reference)
-        support = self.scorer.support(ranked[0] if ranked else None, reference)
+        support = self.scorer.support(ranked[: self.settings.retrieval.k], reference)
         return ranked[: k or self.settings.retrieval.k], support
 
     def reference_date(self, today: date | None = None) -> date:

@@ -3,9 +3,10 @@
 - RerankModel: "which of the hybrid search's candidates contains the answer" from (retrieval score, best
   sentence score, idf coverage, answer type, article age): listwise, a softmax over each question's
   candidates (conditional logit), so the fit aims at the first place, which is what answerers use;
-- SupportModel: "do these sources hold the answer" from the reranker's best source (its best sentence
-  score, its coverage, its age), on each question asked normally (positive) and with every article
-  holding the answer excluded (negative).
+- SupportModel: "do these sources hold the answer" from one source's best sentence score, coverage and
+  age, fitted on the reranker's best source of each question asked normally (positive) and with every
+  article holding the answer excluded (negative). The assistant takes the most likely of the k sources
+  an answerer gets, and the held-out figures are printed for that rule.
 
 Both are checked by cross-validation over questions (the reranker by 5 folds × 5 shuffles, against the
 committed weights refitted the same way; the support model by odd/even), so the printed held-out
@@ -49,11 +50,14 @@ def collect(assistant: Assistant, split: Path):  # type: ignore[no-untyped-def]
                 today=q.date,
                 filters=Filters(exclude_articles=tuple(sorted(exclude))),
             )
-            sources, sup = assistant.rerank(q.question, r.invoke(q.question), q.date, k=100)
-            support.append((sup.score, sup.coverage, sup.age_days, label, q.id))
+            sources, _ = assistant.rerank(q.question, r.invoke(q.question), q.date, k=100)
+            reference = assistant.reference_date(q.date)
+            given = [s for s in sources[: assistant.settings.retrieval.k] if s.sentences]
+            feats = [(s.best_score, s.coverage, age_feature(age_days(s.chunk, reference))) for s in given]
+            if feats:
+                support.append((feats, label, q.id))
             if label:
                 top = max((s.retrieval_score for s in sources), default=1.0) or 1.0
-                reference = assistant.reference_date(q.date)
                 for s in sources:
                     rows.append(
                         (
@@ -129,19 +133,19 @@ def main() -> None:
         f"ans@1 fitted {ans_at_1(w, range(n)):.3f}",
     )
 
-    def feats(rows):  # type: ignore[no-untyped-def]
-        return np.array([[s, c, age_feature(a)] for s, c, a, _, _ in rows])
-
     def fit_support(rows):  # type: ignore[no-untyped-def]
-        return LogisticRegression(C=1.0).fit(feats(rows), np.array([r[3] for r in rows]))
+        """Fitted on each question's best source."""
+        return LogisticRegression(C=1.0).fit(
+            np.array([r[0][0] for r in rows]), np.array([r[1] for r in rows])
+        )
 
     qid = {q.id: i for i, q in enumerate(questions)}
     for part in (0, 1):
-        tr = [r for r in support if qid[r[4]] % 2 == part]
-        te = [r for r in support if qid[r[4]] % 2 != part]
+        tr = [r for r in support if qid[r[2]] % 2 == part]
+        te = [r for r in support if qid[r[2]] % 2 != part]
         m = fit_support(tr)
-        p = m.predict_proba(feats(te))[:, 1]
-        pos = np.array([r[3] == 1 for r in te])
+        p = np.array([m.predict_proba(np.array(r[0]))[:, 1].max() for r in te])  # the most likely source
+        pos = np.array([r[1] == 1 for r in te])
         for th in (0.4, 0.5, 0.6):
             print(
                 f"support fold {part} threshold {th}: answered {np.mean(p[pos] >= th):.3f}, "

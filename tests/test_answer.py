@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from assistant.answer import (
     MARKER,
     RerankModel,
+    SentenceScorer,
     Source,
     SupportModel,
     extractive_text,
@@ -163,6 +164,18 @@ def test_reranker_puts_this_weeks_article_before_an_older_one_that_matches_as_we
     fresh = next(s for s in srcs if s.chunk.article_id == "new")
     fresh.scores, fresh.coverage = [0.4, 0.3], 0.4
     assert RerankModel().order(srcs, reference=date(2023, 11, 28))[0].chunk.article_id == "old"
+
+
+def test_support_is_judged_on_the_most_likely_of_the_sources_given() -> None:
+    scorer = SentenceScorer(embedder=None)
+    srcs = sources()  # "a" published 2024-03-01, "b" without a date
+    srcs[0].scores, srcs[0].coverage = [0.3, 0.2, 0.1, 0.0], 0.2
+    srcs[1].scores, srcs[1].coverage = [0.8, 0.7], 0.9
+    sup = scorer.support(srcs, reference=date(2024, 3, 2))
+    assert sup.n == 2 and (sup.score, sup.coverage, sup.age_days) == (0.8, 0.9, 7.0)
+    assert sup.probability == scorer.model.probability(0.8, 0.9, 7.0)
+    assert scorer.support(srcs[:1], reference=date(2024, 3, 2)).probability < sup.probability
+    assert scorer.support([]).n is None
 
 
 def test_unmarked_claim_is_cited_where_a_sentence_holds_what_it_adds_to_the_question() -> None:
