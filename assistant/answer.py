@@ -240,10 +240,9 @@ class RerankModel:
     """Orders retrieved chunks by how likely they hold the answer: the fused retrieval score (relative to
     the best candidate), the best sentence's score, the chunk's idf-weighted coverage of the question,
     whether its best sentence holds the kind of answer asked for, and how old its article is (news
-    questions ask about the latest news; without it last year's Screen Actors Guild Awards story outranked
-    this year's). A listwise logistic model ("which of these
-    chunks contains the answer", a softmax over each question's candidates) fitted on the RealTimeQA dev
-    split, see bench/fit_models.py."""
+    questions ask about the latest news; without it last year's Screen Actors Guild Awards story
+    outranked this year's). A listwise logistic model ("which of these chunks contains the answer", a
+    softmax over each question's candidates) fitted on the RealTimeQA dev split, see bench/fit_models.py."""
 
     w_retrieval: float = 1.59
     w_sentence: float = 5.49
