@@ -226,13 +226,22 @@ class SentenceScorer:
         reference: the newest date the answer could come from (today, or the newest indexed article)."""
         best = Support(None, 0.0, 0.0, 0.0, 0.0)
         for src in sources:
-            if not src.sentences:
-                continue
-            age = age_days(src.chunk, reference)
-            p = self.model.probability(src.best_score, src.coverage, age)
-            if best.n is None or p > best.probability:
-                best = Support(src.n, src.best_score, src.coverage, age, p)
+            if src.sentences:
+                judged = self.judge(src, reference)
+                if best.n is None or judged.probability > best.probability:
+                    best = judged
         return best
+
+    def judge(self, src: Source, reference: date | None = None) -> Support:
+        """One source's own estimate: its best sentence, its coverage and its age."""
+        age = age_days(src.chunk, reference)
+        return Support(
+            src.n,
+            src.best_score,
+            src.coverage,
+            age,
+            self.model.probability(src.best_score, src.coverage, age),
+        )
 
 
 @dataclass(frozen=True)

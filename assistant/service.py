@@ -231,7 +231,8 @@ class Assistant:
                 return ans
             # The estimate says the sources hold the answer and the model missed it: quote them instead.
             ans.notes.append("the model found no answer, but the sources look like they hold one; showing quotes")
-            text, from_model = extractive_text(state["standalone"], sources, self.settings.answer.max_sentences), False
+            text = extractive_text(state["standalone"], sources, self.settings.answer.max_sentences)
+            from_model = False
         resolved, citations, notes = resolve_citations(
             text, sources, question=state["standalone"], drop_unsupported=from_model
         )

@@ -52,10 +52,13 @@ def collect(assistant: Assistant, split: Path):  # type: ignore[no-untyped-def]
             )
             sources, _ = assistant.rerank(q.question, r.invoke(q.question), q.date, k=100)
             reference = assistant.reference_date(q.date)
-            given = [s for s in sources[: assistant.settings.retrieval.k] if s.sentences]
-            feats = [(s.best_score, s.coverage, age_feature(age_days(s.chunk, reference))) for s in given]
-            if feats:
-                support.append((feats, label, q.id))
+            given = [
+                assistant.scorer.judge(s, reference)
+                for s in sources[: assistant.settings.retrieval.k]
+                if s.sentences
+            ]
+            if given:
+                support.append(([(j.score, j.coverage, age_feature(j.age_days)) for j in given], label, q.id))
             if label:
                 top = max((s.retrieval_score for s in sources), default=1.0) or 1.0
                 for s in sources:
