@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -134,31 +134,52 @@ def make_sources(chunks: list[StoredChunk], retrieval_scores: list[float] | None
 @dataclass
 class Support:
     """Whether the sources hold an answer, judged source by source on the ones the answerer gets: each
-    source's own best sentence, coverage and age give it a probability, and the most likely source
-    decides. (Mixing the best sentence of one source with the coverage of another and the age of a
-    third let stale or partial matches through and refused fresh ones.)"""
+    source's own best sentence, coverage and age give it a probability; the most likely source decides,
+    and a second source that also looks likely corroborates it. (Mixing the best sentence of one source
+    with the coverage of another and the age of a third let stale or partial matches through and
+    refused fresh ones.)"""
 
     n: int | None  # the source that decided (None: no sources)
     score: float  # its best sentence's score
     coverage: float  # idf-weighted share of the question's terms found in it
     age_days: float  # how old its article is, relative to the newest news we could know
     probability: float  # calibrated: how likely the sources hold the answer
+    second: float = 0.0  # the next most likely source's own probability (0: none)
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
 
 
 @dataclass(frozen=True)
 class SupportModel:
-    """A logistic model over three features of the best source; fitted on the RealTimeQA dev split
-    (answerable questions vs the same questions with every article holding the answer removed), see
-    bench/fit_models.py."""
+    """Two small logistic models, fitted on the RealTimeQA dev split (answerable questions vs the same
+    questions with every article holding the answer removed), see bench/fit_models.py:
+
+    - `probability`: one source's own, from its best sentence's score, its coverage and its age;
+    - `combined`: the sources', from the most likely source's probability (as log-odds) and the next
+      most likely one's. A second source that also looks likely is more evidence: news is reported by
+      several outlets, while a question whose answer is not indexed tends to find one near miss."""
 
     w_score: float = 2.94
     w_coverage: float = 4.24
     w_age: float = -2.11  # on age_feature: per 30 days, capped at 60 days
     bias: float = -3.91
+    w_best: float = 1.14  # on the best source's log-odds
+    w_second: float = 1.17  # on the second source's probability
+    bias_combined: float = -0.56
 
     def probability(self, score: float, coverage: float, age_days: float) -> float:
         z = self.w_score * score + self.w_coverage * coverage + self.w_age * age_feature(age_days)
-        return 1.0 / (1.0 + math.exp(-(z + self.bias)))
+        return _sigmoid(z + self.bias)
+
+    def combined(self, best: float, second: float) -> float:
+        return _sigmoid(self.w_best * _logit(best) + self.w_second * second + self.bias_combined)
 
 
 class SentenceScorer:
@@ -222,15 +243,18 @@ class SentenceScorer:
             src.coverage = sum(self.idf(t) for t in q_terms & terms) / idf_total
 
     def support(self, sources: list[Source], reference: date | None = None) -> Support:
-        """How likely the sources the answerer gets hold the answer: the best of their own estimates.
-        reference: the newest date the answer could come from (today, or the newest indexed article)."""
-        best = Support(None, 0.0, 0.0, 0.0, 0.0)
-        for src in sources:
-            if src.sentences:
-                judged = self.judge(src, reference)
-                if best.n is None or judged.probability > best.probability:
-                    best = judged
-        return best
+        """How likely the sources the answerer gets hold the answer: the most likely one's estimate,
+        corroborated by the next one's. reference: the newest date the answer could come from (today,
+        or the newest indexed article)."""
+        judged = sorted(
+            (self.judge(src, reference) for src in sources if src.sentences), key=lambda j: -j.probability
+        )
+        if not judged:
+            return Support(None, 0.0, 0.0, 0.0, 0.0)
+        second = judged[1].probability if len(judged) > 1 else 0.0
+        return replace(
+            judged[0], probability=self.model.combined(judged[0].probability, second), second=second
+        )
 
     def judge(self, src: Source, reference: date | None = None) -> Support:
         """One source's own estimate: its best sentence, its coverage and its age."""

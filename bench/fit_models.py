@@ -3,10 +3,10 @@
 - RerankModel: "which of the hybrid search's candidates contains the answer" from (retrieval score, best
   sentence score, idf coverage, answer type, article age): listwise, a softmax over each question's
   candidates (conditional logit), so the fit aims at the first place, which is what answerers use;
-- SupportModel: "do these sources hold the answer" from one source's best sentence score, coverage and
-  age, fitted on the reranker's best source of each question asked normally (positive) and with every
-  article holding the answer excluded (negative). The assistant takes the most likely of the k sources
-  an answerer gets, and the held-out figures are printed for that rule.
+- SupportModel: "do these sources hold the answer", in two stages: from one source's best sentence score,
+  coverage and age, fitted on the reranker's best source of each question asked normally (positive) and
+  with every article holding the answer excluded (negative); then from the most likely of the k sources
+  an answerer gets and the next most likely one. The held-out figures are printed for both rules.
 
 Both are checked by cross-validation over questions (the reranker by 5 folds × 5 shuffles, against the
 committed weights refitted the same way; the support model by odd/even), so the printed held-out
@@ -137,29 +137,47 @@ def main() -> None:
     )
 
     def fit_support(rows):  # type: ignore[no-untyped-def]
-        """Fitted on each question's best source."""
-        return LogisticRegression(C=1.0).fit(
-            np.array([r[0][0] for r in rows]), np.array([r[1] for r in rows])
+        """Both stages: each source's own probability (fitted on each question's best source), then the
+        sources' from the most likely one's log-odds and the next one's probability."""
+        own = LogisticRegression(C=1.0).fit(np.array([r[0][0] for r in rows]), np.array([r[1] for r in rows]))
+        both = LogisticRegression(C=1.0).fit(
+            np.array([combined_features(own, r) for r in rows]), np.array([r[1] for r in rows])
         )
+        return own, both
+
+    def combined_features(own, row):  # type: ignore[no-untyped-def]
+        p = sorted(own.predict_proba(np.array(row[0]))[:, 1], reverse=True) + [0.0]
+        best = min(max(p[0], 1e-6), 1 - 1e-6)
+        return [np.log(best / (1 - best)), p[1]]
+
+    def supported(models, rows):  # type: ignore[no-untyped-def]
+        own, both = models
+        return both.predict_proba(np.array([combined_features(own, r) for r in rows]))[:, 1]
 
     qid = {q.id: i for i, q in enumerate(questions)}
     for part in (0, 1):
         tr = [r for r in support if qid[r[2]] % 2 == part]
         te = [r for r in support if qid[r[2]] % 2 != part]
-        m = fit_support(tr)
-        p = np.array([m.predict_proba(np.array(r[0]))[:, 1].max() for r in te])  # the most likely source
+        models = fit_support(tr)
         pos = np.array([r[1] == 1 for r in te])
-        for th in (0.4, 0.5, 0.6):
-            print(
-                f"support fold {part} threshold {th}: answered {np.mean(p[pos] >= th):.3f}, "
-                f"refused unanswerable {np.mean(p[~pos] < th):.3f}"
-            )
-    m = fit_support(support)
+        for name, p in (
+            ("best source only", np.array([models[0].predict_proba(np.array(r[0]))[:, 1].max() for r in te])),
+            ("with the second", supported(models, te)),
+        ):
+            for th in (0.4, 0.42, 0.45, 0.5):
+                print(
+                    f"support fold {part}, {name}, threshold {th}: answered {np.mean(p[pos] >= th):.3f}, "
+                    f"refused unanswerable {np.mean(p[~pos] < th):.3f}"
+                )
+    own, both = fit_support(support)
     print(
         "SupportModel",
-        {k: round(float(v), 2) for k, v in zip(("w_score", "w_coverage", "w_age"), m.coef_[0])},
+        {k: round(float(v), 2) for k, v in zip(("w_score", "w_coverage", "w_age"), own.coef_[0])},
         "bias",
-        round(float(m.intercept_[0]), 2),
+        round(float(own.intercept_[0]), 2),
+        {k: round(float(v), 2) for k, v in zip(("w_best", "w_second"), both.coef_[0])},
+        "bias_combined",
+        round(float(both.intercept_[0]), 2),
     )
 
 

@@ -173,9 +173,24 @@ def test_support_is_judged_on_the_most_likely_of_the_sources_given() -> None:
     srcs[1].scores, srcs[1].coverage = [0.8, 0.7], 0.9
     sup = scorer.support(srcs, reference=date(2024, 3, 2))
     assert sup.n == 2 and (sup.score, sup.coverage, sup.age_days) == (0.8, 0.9, 7.0)
-    assert sup.probability == scorer.model.probability(0.8, 0.9, 7.0)
+    own_a, own_b = scorer.model.probability(0.3, 0.2, 1.0), scorer.model.probability(0.8, 0.9, 7.0)
+    assert sup.second == own_a and sup.probability == scorer.model.combined(own_b, own_a)
     assert scorer.support(srcs[:1], reference=date(2024, 3, 2)).probability < sup.probability
     assert scorer.support([]).n is None
+
+
+def test_a_second_likely_source_corroborates_the_first() -> None:
+    scorer = SentenceScorer(embedder=None)
+    srcs = sources()
+    srcs[0].scores, srcs[0].coverage = [0.8, 0.7, 0.1, 0.0], 0.9
+    srcs[1].scores, srcs[1].coverage = [0.8, 0.7], 0.9
+    alone = scorer.support(srcs[:1], reference=date(2024, 3, 2))
+    both = scorer.support(srcs, reference=date(2024, 3, 2))
+    assert alone.second == 0.0 and both.second > 0.5
+    assert both.probability > alone.probability
+    srcs[1].scores, srcs[1].coverage = [0.1, 0.0], 0.1  # a near miss adds next to nothing
+    weak = scorer.support(srcs, reference=date(2024, 3, 2))
+    assert alone.probability < weak.probability < both.probability and weak.second < 0.1
 
 
 def test_unmarked_claim_is_cited_where_a_sentence_holds_what_it_adds_to_the_question() -> None:
