@@ -218,9 +218,14 @@ class Assistant:
             ans.context_tokens = len(format_sources(sources, self.settings.answer.window)) // 4
         if not prep["supported"]:
             ans.text, ans.refused = text.strip(), True
+            why = (
+                f"best source [{support.n}]: sentence {support.score:.2f}, coverage {support.coverage:.2f}, "
+                f"age {support.age_days:.0f} days; next source {support.second:.2f}"
+                if support.n is not None
+                else "no sources"
+            )
             ans.notes.append(
-                f"support {support.probability:.2f} below {self.settings.answer.min_support} "
-                f"(sentence {support.score:.2f}, coverage {support.coverage:.2f}, age {support.age_days:.0f} days)"
+                f"support {support.probability:.2f} below {self.settings.answer.min_support} ({why})"
             )
             return ans
         from_model = backend != "extractive"  # text the model wrote, not our quotes
@@ -230,7 +235,9 @@ class Assistant:
                 ans.notes.append("the model found no answer in the sources")
                 return ans
             # The estimate says the sources hold the answer and the model missed it: quote them instead.
-            ans.notes.append("the model found no answer, but the sources look like they hold one; showing quotes")
+            ans.notes.append(
+                "the model found no answer, but the sources look like they hold one; showing quotes"
+            )
             text = extractive_text(state["standalone"], sources, self.settings.answer.max_sentences)
             from_model = False
         resolved, citations, notes = resolve_citations(
