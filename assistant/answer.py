@@ -151,7 +151,9 @@ def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def _logit(p: float) -> float:
+def log_odds(p: float) -> float:
+    """Log-odds of a probability, clipped so that 0 and 1 stay finite: how the combined support estimate
+    (and bench/fit_models.py, which fits it) takes the best source's probability."""
     p = min(max(p, 1e-6), 1 - 1e-6)
     return math.log(p / (1 - p))
 
@@ -179,7 +181,7 @@ class SupportModel:
         return _sigmoid(z + self.bias)
 
     def combined(self, best: float, second: float) -> float:
-        return _sigmoid(self.w_best * _logit(best) + self.w_second * second + self.bias_combined)
+        return _sigmoid(self.w_best * log_odds(best) + self.w_second * second + self.bias_combined)
 
 
 class SentenceScorer:

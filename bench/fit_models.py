@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from assistant.answer import age_days, age_feature  # noqa: E402
+from assistant.answer import age_days, age_feature, log_odds  # noqa: E402
 from assistant.evaluate import load_split  # noqa: E402
 from assistant.retrieve import Filters  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
@@ -145,10 +145,13 @@ def main() -> None:
         )
         return own, both
 
+    def own_probabilities(own, row):  # type: ignore[no-untyped-def]
+        """Each given source's own probability, most likely first."""
+        return sorted(own.predict_proba(np.array(row[0]))[:, 1], reverse=True)
+
     def combined_features(own, row):  # type: ignore[no-untyped-def]
-        p = sorted(own.predict_proba(np.array(row[0]))[:, 1], reverse=True) + [0.0]
-        best = min(max(p[0], 1e-6), 1 - 1e-6)
-        return [np.log(best / (1 - best)), p[1]]
+        p = own_probabilities(own, row) + [0.0]
+        return [log_odds(p[0]), p[1]]
 
     def supported(models, rows):  # type: ignore[no-untyped-def]
         own, both = models
@@ -161,7 +164,7 @@ def main() -> None:
         models = fit_support(tr)
         pos = np.array([r[1] == 1 for r in te])
         for name, p in (
-            ("best source only", np.array([models[0].predict_proba(np.array(r[0]))[:, 1].max() for r in te])),
+            ("best source only", np.array([own_probabilities(models[0], r)[0] for r in te])),
             ("with the second", supported(models, te)),
         ):
             for th in (0.4, 0.42, 0.45, 0.5):
