@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from assistant.answertype import holds_kind
-from assistant.chunking import sentence_spans
+from assistant.sentences import sentence_spans
 from assistant.index import StoredChunk
 from assistant.textutil import content_terms, salient_terms
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from assistant.dates import MONTH_NAMES, WEEKDAY_NAMES
 from assistant.textutil import stem, tokens
 
 US_STATES = (
@@ -41,8 +42,8 @@ NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fifteen|twenty|thirty|forty|"
     r"fifty|sixty|hundred|hundreds|thousand|thousands|million|millions|billion|billions|trillion|dozen|dozens|half"
 )
-MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
-WEEKDAYS = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+MONTHS = "|".join(MONTH_NAMES)
+WEEKDAYS = "|".join(WEEKDAY_NAMES)
 
 # Question patterns, most specific first.
 KINDS: list[tuple[str, re.Pattern[str]]] = [

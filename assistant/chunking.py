@@ -1,4 +1,9 @@
-"""Article → Chunks with deterministic ids and character offsets into the article text."""
+"""Article → Chunks with deterministic ids and character offsets into the article text.
+
+A chunk is a run of whole sentences (``assistant.sentences``) of at most ``size`` characters; the next
+chunk starts with the last sentences of the one before, up to ``overlap`` characters. A sentence longer
+than a chunk is cut at spaces.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,12 @@ import re
 from dataclasses import dataclass
 
 from assistant.corpus import Article
-
-SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)\]]))\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+from assistant.sentences import sentence_spans
 
 # Bumped when the way chunks are made changes, so that a re-sync re-embeds every article.
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
+
+_WORD = re.compile(r"\S+")
 
 
 @dataclass(frozen=True)
@@ -27,59 +33,67 @@ def chunk_id(article_id: str, n: int) -> str:
     return f"{article_id}:{n}"
 
 
-def make_splitter(size: int, overlap: int):  # type: ignore[no-untyped-def]
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    return RecursiveCharacterTextSplitter(
-        chunk_size=size,
-        chunk_overlap=overlap,
-        # Paragraphs first, then sentences, then words: a chunk never cuts a sentence unless the
-        # sentence alone is longer than a chunk.
-        separators=["\n\n", "\n", SENTENCE_END.pattern, r"\s+", ""],
-        is_separator_regex=True,
-        keep_separator="start",
-        strip_whitespace=True,
-    )
-
-
-def chunk_article(article: Article, size: int = 800, overlap: int = 160, splitter=None) -> list[Chunk]:  # type: ignore[no-untyped-def]
-    """Splits an article; each chunk's text is exactly ``article.text[start:end]``."""
-    splitter = splitter or make_splitter(size, overlap)
-    text = article.text
-    chunks: list[Chunk] = []
-    cursor = 0
-    for piece in splitter.split_text(text):
-        start = text.find(piece, cursor)
-        if start < 0:  # the splitter normalised something: locate it from the beginning
-            start = text.find(piece)
-        if start < 0:
-            continue
-        end = start + len(piece)
-        n = len(chunks)
-        chunks.append(Chunk(chunk_id(article.id, n), article.id, n, start, end, piece))
-        # Overlapping chunks start before the previous end; never search before the previous start.
-        cursor = start + 1
-    return chunks
-
-
-def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Character spans of the sentences of ``text[start:end]``, as offsets into ``text``."""
-    end = len(text) if end is None else end
-    spans: list[tuple[int, int]] = []
-    for para in re.finditer(r"[^\n]+", text[start:end]):
-        p0 = start + para.start()
-        segment = para.group(0)
-        last = 0
-        for m in SENTENCE_END.finditer(segment):
-            spans.append((p0 + last, p0 + m.start()))
-            last = m.end()
-        spans.append((p0 + last, p0 + len(segment)))
-    out = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s:
+def _units(text: str, size: int) -> list[tuple[int, int]]:
+    """Sentence spans, with any sentence longer than ``size`` cut into pieces at spaces (and a single
+    word longer than ``size`` cut into ``size``-character pieces)."""
+    out: list[tuple[int, int]] = []
+    for s, e in sentence_spans(text):
+        if e - s <= size:
             out.append((s, e))
+            continue
+        piece_start = piece_end = s
+        for w in _WORD.finditer(text, s, e):
+            ws, we = w.span()
+            if we - piece_start <= size:
+                piece_end = we
+                continue
+            if piece_end > piece_start:
+                out.append((piece_start, piece_end))
+            while we - ws > size:
+                out.append((ws, ws + size))
+                ws += size
+            piece_start, piece_end = ws, we
+        if piece_end > piece_start:
+            out.append((piece_start, piece_end))
     return out
+
+
+def _is_heading(text: str, start: int, end: int) -> bool:
+    """A line of its own without a sentence's closing punctuation ("Relationship revival")."""
+    alone = (start == 0 or text[start - 1] == "\n") and (end == len(text) or text[end] == "\n")
+    return alone and text[end - 1] not in '.!?…"”’)'
+
+
+def chunk_article(article: Article, size: int = 800, overlap: int = 160) -> list[Chunk]:
+    """Splits an article into overlapping runs of whole sentences; each chunk's text is exactly
+    ``article.text[start:end]``."""
+    text = article.text
+    units = _units(text, size)
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(units):
+        j = i
+        while j + 1 < len(units) and units[j + 1][1] - units[i][0] <= size:
+            j += 1
+        if j < len(units) - 1:
+            # End at a paragraph's end when that keeps the chunk at least half full, and never on a
+            # heading (it starts the next chunk).
+            for p in range(j, i - 1, -1):
+                ends_paragraph = "\n" in text[units[p][1] : units[p + 1][0]]
+                if ends_paragraph and not _is_heading(text, *units[p]) and units[p][1] - units[i][0] >= size // 2:
+                    j = p
+                    break
+            else:
+                while j > i and _is_heading(text, *units[j]):
+                    j -= 1
+        start, end = units[i][0], units[j][1]
+        n = len(chunks)
+        chunks.append(Chunk(chunk_id(article.id, n), article.id, n, start, end, text[start:end]))
+        if j + 1 >= len(units):
+            break
+        # The next chunk repeats the last sentences of this one that fit in the overlap.
+        k = j + 1
+        while k - 1 > i and end - units[k - 1][0] <= overlap:
+            k -= 1
+        i = k
+    return chunks

@@ -15,6 +15,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.dates import iso_ymd
+
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
 
 
@@ -39,7 +41,7 @@ class Article:
     @property
     def published_int(self) -> int:
         """YYYYMMDD as an integer (0 when unknown), so the store can filter ranges."""
-        return int(self.published.replace("-", "")) if self.published else 0
+        return iso_ymd(self.published)
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.chunking import CHUNKER_VERSION, Chunk, chunk_article, make_splitter
+from assistant.chunking import CHUNKER_VERSION, Chunk, chunk_article
 from assistant.corpus import Article, Failure, load_paths
 from assistant.providers import SentenceEmbedder
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# Bumped when the lexical tokenisation changes, so that the lexical index is rebuilt.
+LEXICAL_VERSION = "2"
 FAULT_POINTS = ("manifest_deleted", "chunks_deleted", "chunks_stored", "manifest_written", "removed")
 _GET_PAGE = 5000
 
@@ -114,23 +116,13 @@ class LexicalIndex:
         self.n_docs = 0
         self.stamp = ""
         self._bm25: Any = None
-        self._stemmer: Any = None
 
     def _tokenize(self, texts: list[str]) -> Any:
         import bm25s
 
-        return bm25s.tokenize(texts, stopwords="en", stemmer=self.stemmer, show_progress=False)
+        from assistant.textutil import STOPWORDS, stemmer
 
-    @property
-    def stemmer(self) -> Any:
-        if self._stemmer is None:
-            try:
-                import Stemmer
-
-                self._stemmer = Stemmer.Stemmer("english")
-            except ImportError:  # PyStemmer is optional: plain tokens still work
-                self._stemmer = False
-        return self._stemmer or None
+        return bm25s.tokenize(texts, stopwords=sorted(STOPWORDS), stemmer=stemmer(), show_progress=False)
 
     def build(self, ids: list[str], texts: list[str], stamp: str, rows: list[dict[str, Any]]) -> None:
         """rows: per chunk, the fields retrieval filters on (article_id, published, source)."""
@@ -233,7 +225,6 @@ class Index:
         self.client = client
         self.name = settings.store.collection
         self._lock = threading.RLock()
-        self._splitter = make_splitter(settings.chunks.size, settings.chunks.overlap)
         self._fault = self._parse_fault(settings.debug_kill_at)
         self._open_collections()
         self.lexical = LexicalIndex(Path(settings.index_dir) / f"lexical-{self.name}")
@@ -387,7 +378,7 @@ class Index:
 
     @staticmethod
     def _stamp(manifest: dict[str, dict[str, Any]]) -> str:
-        h = hashlib.sha256()
+        h = hashlib.sha256(f"lexical v{LEXICAL_VERSION}\n".encode())
         for aid in sorted(manifest):
             h.update(f"{aid}\0{manifest[aid].get('fingerprint', '')}\n".encode())
         return h.hexdigest()
@@ -496,7 +487,7 @@ class Index:
         if not todo:
             return 0
         cfg = self.settings.chunks
-        planned = [(a, chunk_article(a, cfg.size, cfg.overlap, self._splitter)) for a in todo]
+        planned = [(a, chunk_article(a, cfg.size, cfg.overlap)) for a in todo]
         total = sum(len(c) for _, c in planned)
         done = 0
         if progress:

@@ -7,8 +7,6 @@ for news, at most ``per_article`` chunks per article. ``HybridRetriever`` wraps 
 
 from __future__ import annotations
 
-import calendar
-import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -18,13 +16,12 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from assistant.dates import to_ymd
 from assistant.index import Index, StoredChunk
 from assistant.settings import RetrievalSettings
+from assistant.timescope import parse_time_scope
 
 Mode = Literal["hybrid", "dense", "bm25"]
-
-MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
-MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
 
 
 @dataclass(frozen=True)
@@ -42,51 +39,6 @@ class Hit:
     dense_rank: int | None = None
     lexical_rank: int | None = None
     dense_score: float = 0.0
-
-
-@dataclass(frozen=True)
-class TimeScope:
-    start: date
-    end: date
-    phrase: str
-
-
-def _month_range(year: int, month: int) -> tuple[date, date]:
-    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
-
-
-def parse_time_scope(question: str, today: date) -> TimeScope | None:
-    """The period a question speaks of ("yesterday", "this week", "in March"), relative to today."""
-    q = question.lower()
-    week_start = today - timedelta(days=today.weekday())
-    rules: list[tuple[str, tuple[date, date]]] = [
-        (r"\btoday\b|\bthis morning\b|\btonight\b", (today, today)),
-        (r"\byesterday\b", (today - timedelta(days=1), today - timedelta(days=1))),
-        (r"\bthis week\b|\bthis past week\b|\bpast week\b", (today - timedelta(days=7), today)),
-        (r"\blast week\b", (week_start - timedelta(days=7), week_start - timedelta(days=1))),
-        (r"\bthis month\b|\bpast month\b", (today - timedelta(days=31), today)),
-        (r"\bthis year\b", (date(today.year, 1, 1), today)),
-        (r"\blast year\b", (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31))),
-    ]
-    if today.month == 1:
-        rules.append((r"\blast month\b", _month_range(today.year - 1, 12)))
-    else:
-        rules.append((r"\blast month\b", _month_range(today.year, today.month - 1)))
-    for pattern, (start, end) in rules:
-        m = re.search(pattern, q)
-        if m:
-            return TimeScope(start, end, m.group(0))
-    m = re.search(r"\b(?:in|during|since|of)\s+(" + "|".join(MONTHS) + r")\.?(?:\s+(\d{4}))?\b", q)
-    if m and not (m.group(1) == "may" and not m.group(2)):  # "in may" is too often the verb
-        month = MONTHS[m.group(1)]
-        year = int(m.group(2)) if m.group(2) else (today.year if month <= today.month else today.year - 1)
-        start, end = _month_range(year, month)
-        return TimeScope(start, min(end, today) if year == today.year else end, m.group(0))
-    return None
-
-
-def _ymd(d: date) -> int:
-    return d.year * 10000 + d.month * 100 + d.day
 
 
 @dataclass
@@ -162,10 +114,10 @@ class HybridSearch:
         if scope:
             lo_date = max(lo_date, scope.start) if lo_date else scope.start
             hi_date = min(hi_date, scope.end + timedelta(days=self.future_slack_days))
-        hits = self._ranked(query, k, _ymd(lo_date) if lo_date else 0, _ymd(hi_date), f, today, mode)
+        hits = self._ranked(query, k, to_ymd(lo_date) if lo_date else 0, to_ymd(hi_date), f, today, mode)
         if not hits and scope:  # the phrase narrowed to nothing: widen to the explicit filters only
-            lo = _ymd(f.date_from) if f.date_from else 0
-            hi = _ymd(f.date_to or today + timedelta(days=self.future_slack_days))
+            lo = to_ymd(f.date_from) if f.date_from else 0
+            hi = to_ymd(f.date_to or today + timedelta(days=self.future_slack_days))
             hits = self._ranked(query, k, lo, hi, f, today, mode)
         return hits
 
@@ -194,7 +146,7 @@ class HybridSearch:
         for chunk in self.index.get_chunks(missing):
             chunks[chunk.id] = chunk
         if self.recency_weight and mode == "hybrid":
-            recent = _ymd(today - timedelta(days=self.recency_days))
+            recent = to_ymd(today - timedelta(days=self.recency_days))
             for cid, chunk in chunks.items():
                 if chunk.published >= recent:
                     scores[cid] += self.recency_weight / (rrf + 1)

@@ -184,7 +184,9 @@ _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 
 
 @lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
+def stemmer():  # type: ignore[no-untyped-def]
+    """The one English stemmer (PyStemmer's Snowball), shared by answering and the lexical index; None
+    when PyStemmer is not installed."""
     try:
         import Stemmer
 
@@ -195,7 +197,7 @@ def _stemmer():  # type: ignore[no-untyped-def]
 
 @lru_cache(maxsize=50_000)
 def stem(word: str) -> str:
-    s = _stemmer()
+    s = stemmer()
     w = word.lower().replace("’", "'")
     if w.endswith("'s"):
         w = w[:-2]

@@ -18,7 +18,7 @@ def write_split(folder: Path) -> Path:
             "title": "Volcano erupts in Iceland",
             "url": "https://n.example/volcano",
             "source": "n.example",
-            "published": "2024-03-17",
+            "published": "2024-03-18",  # the Monday of the questions' week ("this week")
             "text": "A volcano on the Reykjanes peninsula erupted on Saturday. Lava flowed towards Grindavik.",
         },
         {
@@ -26,7 +26,7 @@ def write_split(folder: Path) -> Path:
             "title": "Chess title for teenager",
             "url": "https://n.example/chess",
             "source": "n.example",
-            "published": "2024-03-18",
+            "published": "2024-03-17",
             "text": "A 15-year-old from Leeds won the national chess championship on Sunday.",
         },
         {

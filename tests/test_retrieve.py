@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.retrieve import Filters, HybridRetriever, parse_time_scope
+from assistant.retrieve import Filters, HybridRetriever
 from assistant.service import Assistant
 from assistant.settings import Settings
 from tests.conftest import write_corpus
@@ -60,29 +60,6 @@ def dated(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
 
 def ids(hits) -> list[str]:  # type: ignore[no-untyped-def]
     return [h.chunk.article_id.rsplit("/", 1)[-1] for h in hits]
-
-
-@pytest.mark.parametrize(
-    "q, start, end",
-    [
-        ("What flooded today?", D, D),
-        ("What happened yesterday in Marlow?", date(2024, 3, 19), date(2024, 3, 19)),
-        ("Which river flooded this week?", date(2024, 3, 13), D),
-        ("What happened last week?", date(2024, 3, 11), date(2024, 3, 17)),
-        ("What happened in March?", date(2024, 3, 1), D),
-        ("What happened in November?", date(2023, 11, 1), date(2023, 11, 30)),
-        ("What happened in march 2022?", date(2022, 3, 1), date(2022, 3, 31)),
-        ("What happened last month?", date(2024, 2, 1), date(2024, 2, 29)),
-    ],
-)
-def test_time_phrases(q: str, start: date, end: date) -> None:
-    scope = parse_time_scope(q, D)
-    assert scope is not None and (scope.start, scope.end) == (start, end)
-
-
-def test_no_time_phrase() -> None:
-    assert parse_time_scope("Which river flooded Marlow?", D) is None
-    assert parse_time_scope("Who may attend?", D) is None
 
 
 def test_future_articles_are_invisible_and_recent_ones_rank_first(dated: Assistant) -> None:
