@@ -179,6 +179,8 @@ def stats(index_dir: IndexDir = None, as_json: JsonOut = False) -> None:
 
 
 def _print_answer(answer: Any) -> None:
+    if answer.standalone_question and answer.standalone_question != answer.question.strip():
+        err(f"(understood as: {answer.standalone_question})")
     typer.echo(answer.text)
     for c in answer.citations:
         when = f", {c.published}" if c.published else ""
@@ -189,20 +191,25 @@ def _print_answer(answer: Any) -> None:
 def _stream_answer(
     assistant: Any, question: str, history: list[Any], day: date | None, filters: Any = None
 ) -> Any:
-    """Streams the model's tokens to stderr for LLM backends; returns the final Answer."""
+    """Shows the model's draft on stderr while it writes, marked as not yet checked (dimmed on a
+    terminal); returns the final, checked Answer."""
     answer = None
     streamed = False
+    tty = sys.stderr.isatty()
     for part in assistant.stream(question, history, today=day, filters=filters):
-        if "token" in part and assistant.backend != "extractive":
+        if "draft" in part:
             if not streamed:
-                err(f"({assistant.backend_label})")
+                err(f"({assistant.backend_label}; draft, not yet checked against the sources:)")
+                if tty:
+                    sys.stderr.write("\x1b[2m")
             streamed = True
-            sys.stderr.write(part["token"])
+            sys.stderr.write(part["draft"])
             sys.stderr.flush()
         elif "answer" in part:
             answer = part["answer"]
     if streamed:
-        sys.stderr.write("\n")
+        sys.stderr.write("\x1b[0m\n" if tty else "\n")
+        err("(checked answer:)")
     return answer
 
 
@@ -246,6 +253,9 @@ def ask(
                     "timings": d["timings"],
                     "backend": d["backend"],
                     "standalone_question": d["standalone_question"],
+                    "rewrite": d["rewrite"],
+                    "from_model": d["from_model"],
+                    "notes": d["notes"],
                 },
                 ensure_ascii=False,
             )
@@ -285,24 +295,56 @@ def eval_(
         Path | None,
         typer.Option("--index-dir", help="Index folder to (re)use (default: <index dir>/eval-<split>)."),
     ] = None,
+    conversation: Annotated[
+        bool,
+        typer.Option(
+            "--conversation",
+            help="Also ask every question after an unrelated one, and the follow-up set (--conversations).",
+        ),
+    ] = False,
+    conversations: Annotated[
+        Path | None,
+        typer.Option("--conversations", help="Follow-up set, JSON lines (default: bench/conversations.jsonl)."),
+    ] = None,
     as_json: JsonOut = False,
 ) -> None:
     """Retrieval, answer, citation and refusal figures on a QA split, beside BM25-only and dense-only baselines."""
     from assistant.evaluate import format_table, run_eval
+    from assistant.evaluate_conversation import (
+        DEFAULT_CONVERSATIONS,
+        format_conversation,
+        run_conversation_eval,
+    )
 
     for name in ("articles.jsonl", "questions.jsonl"):
         if not (split_dir / name).is_file():
             fail(f"{split_dir / name} not found: a split folder holds articles.jsonl and questions.jsonl")
+    conv_file = conversations or DEFAULT_CONVERSATIONS
+    if conversation and not conv_file.is_file():
+        fail(f"{conv_file} not found: the follow-up set is a JSON-lines file")
     settings = make_settings(None, backend)
     settings.index_dir = index_dir or settings.index_dir / f"eval-{split_dir.resolve().name}"
     assistant = build(settings, with_llm=True)
     with progress_bar("questions") as update:
         out = run_eval(assistant, split_dir, limit=limit, backend=None, progress=update)
+    conv = None
+    if conversation:
+        with progress_bar("conversations") as update:
+            conv = run_conversation_eval(
+                assistant, out["questions"], out["answers"], conv_file, progress=update
+            )
     if as_json:
-        typer.echo(json.dumps(out["result"]))
+        result = dict(out["result"])
+        if conv is not None:
+            result["conversation"] = conv["result"]
+        typer.echo(json.dumps(result))
     else:
         typer.echo(format_table(out["result"], out["details"]))
+        if conv is not None:
+            typer.echo(format_conversation(conv["result"]))
     err(json.dumps(out["details"]))
+    if conv is not None:
+        err(json.dumps({k: v for k, v in conv.items() if k != "result"}, ensure_ascii=False))
 
 
 @app.command()

@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from assistant.answer import Citation
+from assistant.answer.types import Answer, Citation
 from assistant.index import StoredChunk
 from assistant.retrieve import Filters
 from assistant.textutil import contains_answer, normalize_answer
@@ -50,6 +50,7 @@ class Question:
     answer: str
     date: date | None
     gold: set[str]  # our article ids (urls)
+    week: str = ""
 
 
 def load_split(split_dir: Path) -> tuple[dict[str, dict[str, Any]], list[Question]]:
@@ -70,7 +71,7 @@ def load_split(split_dir: Path) -> tuple[dict[str, dict[str, Any]], list[Questio
             q = json.loads(line)
             d = date.fromisoformat(q["date"]) if q.get("date") else None
             gold = {rtqa_to_ours[g] for g in q.get("gold_article_ids", []) if g in rtqa_to_ours}
-            questions.append(Question(q["id"], q["question"], q["answer"], d, gold))
+            questions.append(Question(q["id"], q["question"], q["answer"], d, gold, str(q.get("week", ""))))
     return articles, questions
 
 
@@ -114,6 +115,8 @@ def run_eval(
 
     per_mode: dict[str, list[dict[str, float]]] = {"hybrid": [], "bm25": [], "dense": []}
     contains, latencies, ttfts, ctx_tokens = [], [], [], []
+    alone: list[Answer] = []
+    model_own = fallback = contains_own = contains_fallback = 0
     cited: list[Citation] = []  # every citation shown, answerable or not, for quotes_verbatim
     refused_unanswerable = refused_gold_only = 0
     answered_refused = 0
@@ -128,7 +131,16 @@ def run_eval(
         latencies.append(ans.timings.get("total_ms", 0.0))
         ttfts.append(ans.timings.get("ttft_ms", 0.0))
         ctx_tokens.append(ans.context_tokens)
-        contains.append(float(not ans.refused and contains_answer(ans.text, q.answer)))
+        alone.append(ans)
+        ok = not ans.refused and contains_answer(ans.text, q.answer)
+        contains.append(float(ok))
+        if not ans.refused and ans.backend != "extractive":
+            if ans.from_model:
+                model_own += 1
+                contains_own += ok
+            else:
+                fallback += 1
+                contains_fallback += ok
         answered_refused += ans.refused
         cited.extend(ans.citations)
         needle = f" {normalize_answer(q.answer)} "
@@ -170,8 +182,14 @@ def run_eval(
         "ttft_p50_ms": _pct(ttfts, 0.5),
         "context_tokens_p50": _pct([float(t) for t in ctx_tokens], 0.5),
         "chunks": assistant.index.chunks.count(),
+        # With an LLM: answers that are the model's own (checked) text vs quotes shown instead of it.
+        "model_answers": model_own,
+        "model_answers_containing": contains_own,
+        "fallback_quotes": fallback,
+        "fallback_quotes_containing": contains_fallback,
     }
-    return {"result": result, "details": details}
+    out: dict[str, Any] = {"result": result, "details": details, "answers": alone, "questions": questions}
+    return out
 
 
 def format_table(result: dict[str, Any], details: dict[str, Any]) -> str:

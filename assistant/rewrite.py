@@ -1,71 +1,314 @@
-"""Follow-up questions → standalone questions, before retrieval."""
+"""Follow-up questions → standalone questions, before retrieval.
+
+A question is a follow-up only when it cannot stand alone:
+- it opens with a conjunction or asks "what about …" ("and what did Zelenskiy say?", "and Biden?");
+- a pronoun has nothing in the question it could stand for ("What did he say?", "Which asteroid did it
+  hit?", but not "Actor Tony Dow died. He was best known for…" or "Which company said it would…");
+- it ends on "it", "that", "there"… ("What did Zelenskiy say about it?", "When was that?"), a
+  demonstrative is the subject of its verb ("What did that mean?") or points back ("How much is that
+  deal worth?"), or it asks for "the same" or "else";
+- it names nothing of its own: no name, no number and at most two content words ("Why?", "For how
+  long?", "What was the final score?").
+A question that names its own subject is left exactly as typed.
+
+A follow-up is rewritten by the LLM when one is active, or by a rule that adds the conversation's topic
+in brackets (the names the last answer gave, the names in the question before, then its other words);
+the added words help find the sources and count half when the sources are judged to cover the question.
+An LLM rewrite that loses a name or a number the user typed, or adds nothing the conversation said, is
+rejected in favour of the rule's.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from assistant.textutil import QUESTION_WORDS, STOPWORDS, tokens
+from assistant.sentences import sentence_spans
+from assistant.textutil import QUESTION_WORDS, STOPWORDS, content_terms, stem, tokens
 
 log = logging.getLogger(__name__)
-
-FOLLOW_UP = re.compile(
-    r"^\s*(?:and|but|also|so|then|what about|how about|and what|what else|why|how come)\b"
-    r"|\b(?:he|she|they|it|its|his|her|hers|their|them|him|this|that|these|those|there|the same|else|other)\b",
-    re.I,
-)
 
 Turn = tuple[str, str]  # (role, text): role is "user" or "assistant"
 
 
-def is_follow_up(question: str, history: Sequence[Turn]) -> bool:
-    if not any(role == "user" for role, _ in history):
+def _set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+OPENS_WITH_ELLIPSIS = re.compile(
+    r"^\W*(?:and|but|also|or|so|then|plus)\b|^\W*(?:what|how)\s+about\b|^\W*(?:what|who|where|when)\s+else\b",
+    re.I,
+)
+PERSON = _set("he she him his her hers himself herself")
+GROUP = _set("they them their theirs themselves")
+THING = _set("it its itself")
+POSSESSIVE = _set("his her their its")
+ENDING = _set("it that this these those there them")
+AUX = _set(
+    "is was are were be been am do does did has have had will would can could should may might must shall"
+)
+DETERMINERS = _set(
+    "the a an this that these those which what whose some many several all both each every any his her their "
+    "its our my your no other another one two three four five six seven eight nine ten dozens hundreds"
+)
+TIME_NOUNS = _set(
+    "week weekend year month morning afternoon evening night summer winter spring fall autumn season time past "
+    "upcoming coming day days century decade quarter"
+)
+# Words for people that a "he"/"she" can stand for ("Which actor said he…").
+PERSON_NOUNS = _set(
+    "man woman men women boy girl person people child children actor actress singer rapper musician artist "
+    "player star athlete coach president minister leader ceo founder author writer novelist journalist judge "
+    "senator governor mayor officer suspect victim king queen prince princess pope lawmaker politician "
+    "candidate chief director executive official spokesperson spokesman spokeswoman father mother son daughter "
+    "husband wife brother sister teenager student teacher doctor scientist astronaut host comedian winner "
+    "champion member representative congressman congresswoman billionaire entrepreneur owner"
+)
+# "How long did it take rescuers to reach…": an "it" that stands for what follows ("How much did it
+# cost?" has nothing following: its "it" is something said before).
+EXPLETIVE_IT = re.compile(
+    r"^it\s+(?:\w+\s+)?(?:take|takes|took|cost|costs|seem|seems|seemed|appear|appears|appeared)\b"
+    r".*\b(?:to|that|for)\b"
+)
+# "It's official: …", "Is it true that …": an "it" that stands for nothing.
+EXPLETIVE_IT_TYPED = re.compile(
+    r"(?:\bit(?:['’]s|\s+is|\s+was|\s+will\s+be|\s+would\s+be)|\b(?:is|was|isn't|wasn't)\s+it)\s+(?:true|official|possible|likely|unlikely|"
+    r"clear|expected|known|estimated|reported|confirmed|said|believed|thought)\b",
+    re.I,
+)
+DEMONSTRATIVE_SUBJECT = re.compile(
+    r"(?:^|\b(?:what|why|how|when|where|who|did|does|do|is|was|will|would|and|but)\s+)"
+    r"(?:this|that|these|those)\s+(?:is|was|are|were|be|been|will|would|could|has|had|mean|means|meant|"
+    r"happen|happened|happens|affect|affects|affected|cost|costs|start|started|end|ended|include|includes)\b",
+    re.I,
+)
+# "What's that fire called?", "How much is that deal worth?": a demonstrative after a verb or a
+# preposition points back at something said before (unlike "said that lava…", a conjunction).
+DEMONSTRATIVE_NOUN = re.compile(
+    r"(?:\b(?:is|was|are|were|about|of|for|with|did|does|do|in|on|at|from|to|by|after|before|during|behind|"
+    r"over|under|against|into|like|than|through|without)|['’]s)\s+"
+    r"(?:this|that|these|those)\s+([a-z][\w-]*)",
+    re.I,
+)
+SAME_OR_ELSE = re.compile(r"\bthe same\b(?!-)|\belse\b", re.I)
+_CONTRACTION = re.compile(r"['’](?:s|re|ll|d|ve|m)$", re.I)
+_MARKERS = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
+_NAME_RUN = re.compile(r"(?:[A-Z][\w’'-]*(?:\.(?=\s+[A-Z]))?(?:\s+(?:of|de|la|van|von|al|bin)\s+|\s+)?)+")
+OPENING_PREPOSITIONS = _set("with in after at on during for since before despite by")
+_WH = _set("what which who whom whose where when why how")
+
+
+def _is_content(word: str) -> bool:
+    return word not in STOPWORDS and word not in QUESTION_WORDS and word not in AUX
+
+
+def _sentences(question: str) -> list[tuple[list[str], list[str]]]:
+    """Per sentence: its words as typed, and lowercased without contractions ("Who's" → "who")."""
+    out = []
+    for s, e in sentence_spans(question):
+        typed = tokens(question[s:e])
+        out.append((typed, [_CONTRACTION.sub("", w.lower().replace("’", "'")) for w in typed]))
+    return out
+
+
+def _stands_for(typed: list[str], words: list[str], k: int, pronoun: str) -> bool:
+    """Whether word k can be what the pronoun stands for: a name, a word for a person, or (not for
+    "he"/"she") a noun after a determiner."""
+    w = words[k]
+    if w in PERSON_NOUNS or w.rstrip("s") in PERSON_NOUNS:
+        return True
+    if not _is_content(w):
         return False
-    content = [w for w in tokens(question) if w.lower() not in STOPWORDS | QUESTION_WORDS]
-    return bool(FOLLOW_UP.search(question)) or len(content) <= 2
+    if typed[k][0].isupper():
+        return True
+    return pronoun not in PERSON and k > 0 and words[k - 1] in DETERMINERS
 
 
-def _topic_words(text: str, limit: int = 8) -> list[str]:
-    words = []
+def _unbound_pronoun(sentences: list[tuple[list[str], list[str]]]) -> bool:
+    """True when a pronoun has nothing in the question it could stand for."""
+    for si, (typed, words) in enumerate(sentences):
+        typed_text = " ".join(typed)
+        earlier = any(_stands_for(t, w, k, "it") for t, w in sentences[:si] for k in range(len(w)))
+        for i, w in enumerate(words):
+            if w not in PERSON | GROUP | THING or earlier:
+                continue
+            if w in THING and (
+                EXPLETIVE_IT.search(" ".join(words[i:])) or EXPLETIVE_IT_TYPED.search(typed_text)
+            ):
+                continue
+            # "Which asteroid did it hit?": the question's own subject cannot stand for itself.
+            own_subject = words[0] in _WH and i > 0 and words[i - 1] in AUX
+            before = range(0) if own_subject else range(i)
+            if any(_stands_for(typed, words, k, w) for k in before):
+                continue
+            # "With his 61st home run, which Yankees star…": a name after a possessive that opens the sentence
+            opens = i == 1 and words[0] in OPENING_PREPOSITIONS
+            if (
+                w in POSSESSIVE
+                and opens
+                and any(typed[k][0].isupper() and _is_content(words[k]) for k in range(i + 1, len(words)))
+            ):
+                continue
+            return True
+    return False
+
+
+def is_follow_up(question: str, history: Sequence[Turn]) -> bool:
+    if not any(role == "user" and text.strip() for role, text in history):
+        return False
+    if OPENS_WITH_ELLIPSIS.search(question):
+        return True
+    sentences = _sentences(question)
+    words = [w for _, ws in sentences for w in ws]
+    if not any(_is_content(w) for w in words):
+        return True
+    typed = [t for ts, _ in sentences for t in ts]
+    named = any(t[0].isupper() and _is_content(w) for t, w in zip(typed[1:], words[1:]))
+    named = named or any(ch.isdigit() for t in typed for ch in t)
+    if not named and sum(_is_content(w) for w in words) <= 2:
+        return True  # "For how long?", "Who won?", "What was the final score?": nothing of its own
+    context = len(sentences) > 1 and any(_is_content(w) for w in sentences[0][1])
+    if words[-1] in ENDING and not context:
+        return True
+    if DEMONSTRATIVE_SUBJECT.search(question) or SAME_OR_ELSE.search(question):
+        return True
+    if any(m.group(1).lower() not in TIME_NOUNS | STOPWORDS for m in DEMONSTRATIVE_NOUN.finditer(question)):
+        return True
+    return _unbound_pronoun(sentences)
+
+
+# A dateline and a wire tag opening a news sentence: "NEW YORK (CNN Business) — ", "(CNN) ".
+_DATELINE = re.compile(r"^(?:[A-Z][A-Z.,' -]+)?\s*(?:\([^)]{1,40}\))?\s*[—–-]*\s*")
+
+
+def _names(text: str, limit: int = 4) -> list[str]:
+    """Runs of capitalised words ("Paul Lynch", "Booker Prize") in each sentence, without a dateline,
+    leading stopwords ("The") or a lone capitalised word that only opens its sentence."""
+    out: list[str] = []
+    for s, e in sentence_spans(text):
+        sentence = text[s:e]
+        sentence = sentence[_DATELINE.match(sentence).end() :]  # type: ignore[union-attr]
+        for m in _NAME_RUN.finditer(sentence):
+            words = m.group(0).split()
+            if len(words) == 1 and not sentence[: m.start()].strip():
+                continue  # one capitalised word opening a sentence is not known to be a name
+            while words and words[0].lower().strip(".,;:") in STOPWORDS | QUESTION_WORDS | AUX:
+                words = words[1:]
+            name = re.sub(r"['’]s$", "", " ".join(words)).strip(".,;:’'")
+            if name and name not in out:
+                out.append(name)
+            if len(out) >= limit:
+                return out
+    return out
+
+
+def _topic_words(text: str) -> list[str]:
+    words: list[str] = []
     for w in tokens(text):
         low = w.lower()
         if low in STOPWORDS or low in QUESTION_WORDS or len(low) < 3 or w in words:
             continue
         words.append(w)
-    return words[:limit]
+    return words
+
+
+def _previous(history: Sequence[Turn]) -> tuple[str, str, list[Turn]]:
+    """(the last user question made standalone, the answer to it, the history before it)."""
+    last_user = max((i for i, (role, _) in enumerate(history) if role == "user"), default=-1)
+    if last_user < 0:
+        return "", "", []
+    before = list(history[:last_user])
+    answer = next((text for role, text in history[last_user + 1 :] if role == "assistant"), "")
+    question = history[last_user][1]
+    if is_follow_up(question, before):
+        question = rule_rewrite(question, before[-6:])
+    return question, answer, before
+
+
+def rule_context(question: str, history: Sequence[Turn], limit: int = 10) -> str:
+    """The conversation's topic, to add to a follow-up (at most ``limit`` words): the names the last
+    answer gave that its question did not ask about, the names in that question, then its other words."""
+    prev_q, prev_a, _ = _previous(history)
+    have = {w.lower() for w in tokens(question)}
+    asked = set(content_terms(prev_q))
+    candidates = [n for n in _names(_MARKERS.sub("", prev_a)) if not set(content_terms(n)) <= asked]
+    candidates += _names(prev_q, limit=5) + _topic_words(prev_q)
+    extra: list[str] = []
+    for phrase in candidates:
+        new = [w for w in phrase.split() if w.lower() not in have]
+        if not new or len(extra) + len(new) > limit:
+            continue
+        extra.extend(new)
+        have.update(w.lower() for w in new)
+    return " ".join(extra)
 
 
 def rule_rewrite(question: str, history: Sequence[Turn]) -> str:
-    """Adds the topic words of the last user question that are not already in this one."""
-    prev = next((text for role, text in reversed(history) if role == "user"), "")
-    have = {w.lower() for w in tokens(question)}
-    extra = [w for w in _topic_words(prev) if w.lower() not in have]
-    return f"{question.strip()} ({' '.join(extra)})" if extra else question.strip()
+    """The question with the conversation's topic added in brackets."""
+    context = rule_context(question, history)
+    return f"{question.strip()} ({context})" if context else question.strip()
 
 
-def llm_rewrite(question: str, history: Sequence[Turn], model: Any, template: str) -> str:
+def kept_what_was_typed(question: str, rewritten: str, conversation: str = "") -> bool:
+    """True when the rewrite keeps every name and number of the question and adds to it something the
+    conversation said ("What's the name of the fire?" for "What's that fire called?" adds nothing
+    that says which fire)."""
+    mine = set(content_terms(rewritten))
+    asked = set(content_terms(question))
+    typed_names = {stem(w.lower()) for w in tokens(question)[1:] if w[0].isupper() or w[0].isdigit()}
+    typed_names |= {stem(w.lower()) for w in tokens(question) if any(ch.isdigit() for ch in w)}
+    said = set(content_terms(conversation)) if conversation else mine
+    return typed_names <= mine and bool((mine - asked) & said)
+
+
+def llm_rewrite(question: str, history: Sequence[Turn], model: Any, template: str) -> str | None:
+    """The model's standalone question, or None when it failed or lost what the user typed."""
     from langchain_core.messages import HumanMessage
 
     convo = "\n".join(
-        f"{'User' if role == 'user' else 'Assistant'}: {text[:400]}" for role, text in history[-6:]
+        f"{'User' if role == 'user' else 'Assistant'}: {_MARKERS.sub('', text)[:400]}"
+        for role, text in history[-6:]
     )
     prompt = template.format(history=convo, question=question)
     try:
-        out = model.invoke([HumanMessage(prompt)]).content
+        out = str(model.invoke([HumanMessage(prompt)]).content).strip()
     except Exception as e:  # noqa: BLE001 - a failed rewrite falls back to the rule
         log.warning("question rewrite failed (%s); using the rule", e)
-        return rule_rewrite(question, history)
-    out = str(out).strip().strip('"').splitlines()[0].strip() if str(out).strip() else ""
-    if not out or len(out) > 4 * len(question) + 200:
-        return rule_rewrite(question, history)
+        return None
+    out = out.splitlines()[0].strip().strip('"“”').strip() if out else ""
+    prev_q, prev_a, _ = _previous(history)
+    if (
+        not out
+        or len(out) > 4 * len(question) + 200
+        or not kept_what_was_typed(question, out, f"{prev_q} {prev_a}")
+    ):
+        log.info("rejected the model's rewrite %r of %r", out, question)
+        return None
     return out
 
 
-def standalone(question: str, history: Sequence[Turn], model: Any = None, template: str = "") -> str:
+@dataclass(frozen=True)
+class Standalone:
+    question: str
+    how: str  # "as asked", "rule", "llm" or "llm rejected"
+    # The words the rule added from the conversation (part of `question`): they help find the sources
+    # but count half when the sources are judged to cover the question.
+    context: str = ""
+
+
+def standalone(question: str, history: Sequence[Turn], model: Any = None, template: str = "") -> Standalone:
+    question = question.strip()
     if not is_follow_up(question, history):
-        return question.strip()
+        return Standalone(question, "as asked")
     if model is not None and template:
-        return llm_rewrite(question, history, model, template)
-    return rule_rewrite(question, history)
+        out = llm_rewrite(question, history, model, template)
+        if out is not None:
+            return Standalone(out, "llm")
+        how = "llm rejected"
+    else:
+        how = "rule"
+    context = rule_context(question, history)
+    return Standalone(f"{question} ({context})" if context else question, how, context)

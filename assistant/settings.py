@@ -52,7 +52,7 @@ class RetrievalSettings(BaseModel):
 
 class AnswerSettings(BaseModel):
     # Refuse when the calibrated probability that the sources hold the answer is below this
-    # (assistant/answer.py, SupportModel). Higher refuses more. 0.42 keeps the dev split's refusal of
+    # (assistant/answer/models.py, SupportModel). Higher refuses more. 0.42 keeps the dev split's refusal of
     # unanswerable questions where 0.5 had it with the one-source estimate (0.85); held out (odd/even
     # questions) it answers 0.962 of answerable ones and refuses 0.845 of unanswerable ones, against
     # 0.943 and 0.850 before (bench/fit_models.py).

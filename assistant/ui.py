@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from assistant.answer import Answer, Citation
+from assistant.answer.types import Answer, Citation
 from assistant.corpus import SUPPORTED_SUFFIXES
 from assistant.service import Assistant
 from assistant.settings import Settings
@@ -45,6 +45,9 @@ CSS = """
 .src-ctx { font-size: 0.92em; line-height: 1.45; white-space: pre-wrap; }
 .src-ctx mark { background: #fde68a; color: inherit; padding: 0 1px; }
 .refused { font-style: italic; }
+.draft { opacity: 0.55; }
+.draft-label { font-size: 0.8em; font-style: italic; opacity: 0.8; margin-bottom: 4px; }
+.understood { font-size: 0.85em; opacity: 0.75; margin-top: 6px; }
 #chat a.cite { color: var(--color-accent); font-weight: 600; text-decoration: none; cursor: pointer; }
 """
 
@@ -80,14 +83,37 @@ def safe_url(url: str) -> str:
     return url.strip() if parsed.scheme in ("http", "https") and parsed.netloc else ""
 
 
+def _inert(text: str) -> str:
+    """Text as chat content that renders as itself: Markdown punctuation backslash-escaped, then HTML
+    escaped."""
+    return html.escape(re.sub(r"([\\`*_{}()#+!|~\[\]])", r"\\\1", text), quote=False)
+
+
 def answer_html(text: str) -> str:
-    """The answer as chat content: escaped text, with [n] markers as links to the sources panel."""
-    # Markdown would otherwise read article punctuation as formatting or links; then HTML-escape.
-    escaped = re.sub(r"([\\`*_{}()#+!|~\[\]])", r"\\\1", text)
-    escaped = html.escape(escaped, quote=False)
+    """The checked answer as chat content: escaped text, with [n] markers as links to the sources panel."""
     return re.sub(
-        r"\\\[(\d+)\\\]", lambda m: f'<a href="#src-{m.group(1)}" class="cite">[{m.group(1)}]</a>', escaped
+        r"\\\[(\d+)\\\]", lambda m: f'<a href="#src-{m.group(1)}" class="cite">[{m.group(1)}]</a>', _inert(text)
     )
+
+
+DRAFT_LABEL = "Draft, not yet checked against the sources…"
+UNDERSTOOD = "Understood as: "
+
+
+def draft_html(text: str) -> str:
+    """A model's answer while it is written: greyed, labelled unchecked, markers not linked."""
+    return f'<div class="draft-label">{DRAFT_LABEL}</div><div class="draft">{_inert(text)}</div>'
+
+
+def final_html(answer: Answer) -> str:
+    """The checked answer, with the standalone question it answered when that differs from what was
+    typed."""
+    content = answer_html(answer.text)
+    if answer.refused:
+        content = f'<span class="refused">{content}</span>'
+    if answer.standalone_question and answer.standalone_question != answer.question.strip():
+        content += f'<div class="understood">{UNDERSTOOD}{_inert(answer.standalone_question)}</div>'
+    return content
 
 
 def _context(text: str, start: int, end: int, width: int = 280) -> tuple[str, str]:
@@ -147,6 +173,32 @@ def safe_filename(name: str) -> str:
     return f"{stem[:80]}{suffix}"
 
 
+def _parts_message(message: Any) -> Any:
+    """A chat message whose content is a string (or one part) as Gradio 6 wants it: a list of parts."""
+    if isinstance(message, dict):
+        content = message.get("content")
+        if isinstance(content, str):
+            return {**message, "content": [{"type": "text", "text": content}]}
+        if isinstance(content, dict):
+            return {**message, "content": [content]}
+    return message
+
+
+def lenient_messages() -> type:
+    """Gradio 6's chat history model, also accepting a message whose content is a plain string (as
+    scripts and gradio_client callers send it; Gradio's browser sends lists of parts)."""
+    from gradio.components.chatbot import ChatbotDataMessages
+    from pydantic import field_validator
+
+    class Messages(ChatbotDataMessages):
+        @field_validator("root", mode="before")
+        @classmethod
+        def _content_as_parts(cls, value: Any) -> Any:
+            return [_parts_message(m) for m in value] if isinstance(value, list) else value
+
+    return Messages
+
+
 # ---- the app ----------------------------------------------------------------------------------------
 
 
@@ -167,22 +219,21 @@ class ChatApp:
         if not message:
             yield history, sources_html(None, {}), {}, "", ""
             return
-        turns = [
-            (m["role"], _plain(m.get("content")))
-            for m in history
-            if m.get("role") in ("user", "assistant") and not (m.get("metadata") or {}).get("title")
+        turns = history_turns(history)
+        history = history + [
+            {"role": "user", "content": _inert(message)},
+            {"role": "assistant", "content": "…"},
         ]
-        history = history + [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
         yield history, sources_html(None, {}), {}, f"Answering with {self.assistant.backend_label}…", ""
         t0 = time.perf_counter()
-        streamed = ""
+        draft = ""
         answer: Answer | None = None
         lock = self._llm_lock if self.assistant.backend != "extractive" else contextlib.nullcontext()
         with lock:
             for part in self.assistant.stream(message, turns):
-                if "token" in part and self.assistant.backend != "extractive":
-                    streamed += part["token"]
-                    history[-1] = {"role": "assistant", "content": answer_html(streamed)}
+                if "draft" in part:
+                    draft += part["draft"]
+                    history[-1] = {"role": "assistant", "content": draft_html(draft)}
                     yield (
                         history,
                         sources_html(None, {}),
@@ -194,14 +245,13 @@ class ChatApp:
                     answer = part["answer"]
         assert answer is not None
         texts = self.assistant.article_texts(answer.citations)
-        content = answer_html(answer.text)
-        if answer.refused:
-            content = f'<span class="refused">{content}</span>'
-        history[-1] = {"role": "assistant", "content": content}
+        history[-1] = {"role": "assistant", "content": final_html(answer)}
         seconds = time.perf_counter() - t0
         note = f"Answered by {self.assistant.backend_label} in {seconds:.1f} s"
         if answer.refused:
             note += " · no supporting passage found"
+        elif not answer.from_model and self.assistant.backend != "extractive":
+            note += " · showing quotes: the model's answer did not hold up against the sources"
         yield history, sources_html(answer, texts), _answer_json(answer), note, ""
 
     # new articles
@@ -331,6 +381,7 @@ class ChatApp:
                         sanitize_html=True,
                         render_markdown=True,
                     )
+                    chatbot.data_model = lenient_messages()  # /chat takes string content too
                     with gr.Row():
                         box = gr.Textbox(
                             placeholder="Ask a question about the articles…",
@@ -408,16 +459,46 @@ class ChatApp:
         )
 
 
+_UNDERSTOOD_DIV = re.compile(r'<div class="understood">.*?</div>', re.S)
+_DRAFT_LABEL_DIV = re.compile(r'<div class="draft-label">.*?</div>', re.S)
+
+
 def _plain(content: Any) -> str:
-    if isinstance(content, str):
-        text = re.sub(r"<[^>]+>", "", content)
-        return html.unescape(re.sub(r"\\([\\`*_{}()#+!|~\[\]])", r"\1", text))
-    return str(content or "")
+    """A chat message's text, from any shape a client sends: a string (our HTML, or plain text), a list
+    of parts (Gradio 6's browser: ``[{"type": "text", "text": …}, {"type": "file", …}]``, only text
+    parts count), or one part. Files and other parts are ignored."""
+    if isinstance(content, list | tuple):  # parts: one level only (a part that is a list is ignored)
+        return " ".join(t for t in (_plain(p) for p in content if not isinstance(p, list | tuple)) if t).strip()
+    if isinstance(content, dict):
+        if content.get("type", "text") == "text" and isinstance(content.get("text"), str):
+            return _plain(content["text"])
+        return ""
+    if not isinstance(content, str):
+        return ""
+    text = _DRAFT_LABEL_DIV.sub("", _UNDERSTOOD_DIV.sub("", content))
+    text = re.sub(r"<[^>]+>", "", text)
+    return html.unescape(re.sub(r"\\([\\`*_{}()#+!|~\[\]])", r"\1", text)).strip()
+
+
+def history_turns(history: list[Any]) -> list[tuple[str, str]]:
+    """The conversation as (role, text) turns, from the chat history a client sent (messages as dicts;
+    thoughts, tool messages and anything else that is not a user or assistant message are skipped)."""
+    turns = []
+    for m in history or []:
+        if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
+            continue
+        if (m.get("metadata") or {}).get("title"):
+            continue
+        text = _plain(m.get("content"))
+        if text:
+            turns.append((str(m["role"]), text))
+    return turns
 
 
 def _answer_json(a: Answer) -> dict[str, Any]:
     d = a.to_dict()
-    return {k: d[k] for k in ("answer", "citations", "refused", "backend", "timings", "standalone_question")}
+    keys = ("answer", "citations", "refused", "backend", "timings", "standalone_question", "rewrite", "from_model", "notes")
+    return {k: d[k] for k in keys}
 
 
 def _free_target(folder: Path, name: str, src: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Fits the two small logistic models of assistant/answer.py on a QA split and prints their weights:
+"""Fits the two small logistic models of assistant/answer/models.py on a QA split and prints their weights:
 
 - RerankModel: "which of the hybrid search's candidates contains the answer" from (retrieval score, best
   sentence score, idf coverage, answer type, article age): listwise, a softmax over each question's
@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from assistant.answer import age_days, age_feature, log_odds  # noqa: E402
+from assistant.answer.models import age_days, age_feature, log_odds  # noqa: E402
 from assistant.evaluate import load_split  # noqa: E402
 from assistant.retrieve import Filters  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
@@ -53,7 +53,7 @@ def collect(assistant: Assistant, split: Path):  # type: ignore[no-untyped-def]
             sources, _ = assistant.rerank(q.question, r.invoke(q.question), q.date, k=100)
             reference = assistant.reference_date(q.date)
             given = [
-                assistant.scorer.judge(s, reference)
+                assistant.gate.judge(s, reference)
                 for s in sources[: assistant.settings.retrieval.k]
                 if s.sentences
             ]

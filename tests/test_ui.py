@@ -8,10 +8,22 @@ import shutil
 import threading
 from pathlib import Path
 
+import httpx
 import pytest
 
-from assistant.answer import Answer, Citation
-from assistant.ui import answer_html, safe_filename, safe_url, source_card, sources_html
+from assistant.answer.types import Answer, Citation
+from assistant.ui import (
+    UNDERSTOOD,
+    _plain,
+    answer_html,
+    draft_html,
+    final_html,
+    history_turns,
+    safe_filename,
+    safe_url,
+    source_card,
+    sources_html,
+)
 from tests.conftest import REPO, SEED
 from tests.serverutil import free_port, start_app, stop_app
 
@@ -78,6 +90,65 @@ def test_quote_is_highlighted_in_its_paragraph() -> None:
     assert 'href="https://x.example/a"' in card and 'rel="noopener noreferrer nofollow"' in card
 
 
+def test_history_in_every_shape_a_client_sends() -> None:
+    browser = [
+        {"role": "user", "content": [{"type": "text", "text": "What did Putin agree to limit attacks on?"}]},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": final_html(Answer("Energy infrastructure. [1]", question="q", standalone_question="q2"))}
+            ],
+            "metadata": None,
+        },
+        {"role": "user", "content": [{"type": "file", "file": {"path": "/tmp/x.png"}}, {"type": "text", "text": "and this?"}]},
+    ]
+    assert history_turns(browser) == [
+        ("user", "What did Putin agree to limit attacks on?"),
+        ("assistant", "Energy infrastructure. [1]"),  # markup and the "Understood as" line are not the answer
+        ("user", "and this?"),
+    ]
+    client = [
+        {"role": "user", "content": "Who won?"},
+        {"role": "assistant", "content": answer_html("Paul *Lynch* [1]")},
+        {"role": "assistant", "content": "thinking…", "metadata": {"title": "thought"}},
+        {"role": "system", "content": "ignored"},
+        "not a message",
+        {"role": "user", "content": [[{"type": "text", "text": "nested lists are not parts"}]]},
+        {"role": "user", "content": {"path": "/tmp/file.txt"}},
+        {"role": "user"},
+    ]
+    assert history_turns(client) == [("user", "Who won?"), ("assistant", "Paul *Lynch* [1]")]
+    assert _plain([{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]) == "a b"
+    assert _plain(None) == "" and _plain(42) == ""
+
+
+def test_chat_history_model_takes_string_or_parts_content() -> None:
+    from pydantic import ValidationError
+
+    from assistant.ui import lenient_messages
+
+    model = lenient_messages()
+    got = model.model_validate(
+        [
+            {"role": "user", "content": "What did Putin agree to?"},
+            {"role": "assistant", "content": [{"type": "text", "text": "Energy. [1]"}]},
+            {"role": "user", "content": {"type": "text", "text": "and Zelenskiy?"}},
+        ]
+    ).model_dump()
+    assert [m["content"][0]["text"] for m in got] == ["What did Putin agree to?", "Energy. [1]", "and Zelenskiy?"]
+    with pytest.raises(ValidationError):
+        model.model_validate([{"role": "user", "content": 42}])
+
+
+def test_a_draft_is_shown_as_unchecked_and_the_final_answer_says_how_it_was_understood() -> None:
+    d = draft_html('Putin said "we will win" [1]')
+    assert "not yet checked" in d and 'class="draft"' in d and 'href="#src-1"' not in d
+    same = final_html(Answer("Energy. [1]", question="What?", standalone_question="What?"))
+    assert UNDERSTOOD not in same and 'href="#src-1"' in same
+    other = final_html(Answer("Energy. [1]", question="and he?", standalone_question="and he? (Putin *x*)"))
+    assert f"{UNDERSTOOD}and he? \\(Putin \\*x\\*\\)" in other  # inert: Markdown escaped
+
+
 def test_refusal_shows_no_sources() -> None:
     assert "No source supports" in sources_html(Answer("x", refused=True), {})
 
@@ -132,6 +203,41 @@ def test_gradio_client_gets_answer_and_citations(server) -> None:  # type: ignor
     assert quote in SEED.read_text()
     assert "<mark>" in sources and "Answered by" in note
     assert history[-1]["role"] == "assistant"
+
+
+def _text(content) -> str:  # type: ignore[no-untyped-def]
+    return content if isinstance(content, str) else " ".join(p["text"] for p in content if p.get("type") == "text")
+
+
+def _as_parts(history: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+    """The history as Gradio 6's browser sends it: content as a list of parts."""
+    return [{**m, "content": [{"type": "text", "text": _text(m["content"])}]} for m in history]
+
+
+def _as_strings(history: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+    """The history as a script may send it: content as a string."""
+    return [{"role": m["role"], "content": _text(m["content"])} for m in history]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", ["strings", "parts"])
+def test_gradio_client_follow_up_uses_the_history_in_either_shape(server, shape: str) -> None:  # type: ignore[no-untyped-def]
+    from gradio_client import Client
+
+    client = Client(server["url"], verbose=False)
+    history, _, first, _, _ = client.predict("What did Putin agree to limit attacks on?", [], api_name="/chat")
+    assert first["rewrite"] == "as asked"
+    sent = _as_strings(history) if shape == "strings" else _as_parts(history)
+    history, _, answer, _, _ = client.predict("and what did Zelenskiy say?", sent, api_name="/chat")
+    assert answer["rewrite"] == "rule" and "Putin" in answer["standalone_question"]
+    assert "Zelenskiy" in answer["answer"] and not answer["refused"]
+    assert "Understood as: and what did Zelenskiy say?" in _text(history[-1]["content"])
+    # a question that names its own subject is left as typed, whatever came before
+    sent = _as_strings(history) if shape == "strings" else _as_parts(history)
+    history, _, answer, _, _ = client.predict("Who will lead the US delegation to Saudi Arabia?", sent, api_name="/chat")
+    assert answer["standalone_question"] == "Who will lead the US delegation to Saudi Arabia?"
+    assert answer["rewrite"] == "as asked" and "Rubio" in answer["answer"]
+    assert "Understood as" not in _text(history[-1]["content"])
 
 
 @pytest.mark.slow
@@ -216,6 +322,27 @@ def run_browser_flow(page, server, tmp_path: Path) -> None:  # type: ignore[no-u
         assert "Answered by" in page.inner_text("#answer-note")
         page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
 
+        # a follow-up is understood with the conversation (the browser sends content as parts) ...
+        page.fill("#question textarea", "and what did Zelenskiy say?")
+        page.click("#ask")
+        page.wait_for_function(
+            "[...document.querySelectorAll('#chat .message-content')].at(-1).innerText.includes('Understood as')",
+            timeout=60_000,
+        )
+        understood = page.locator("#chat .understood").last.inner_text()
+        assert "and what did Zelenskiy say?" in understood and "Putin" in understood
+        assert "Zelenskiy" in page.locator("#chat .message-content").last.inner_text()
+        # ... and an unrelated question after it is left as typed
+        n_understood = page.locator("#chat .understood").count()
+        page.fill("#question textarea", "Who will lead the US delegation to Saudi Arabia?")
+        page.click("#ask")
+        page.wait_for_function(
+            "[...document.querySelectorAll('#chat .message-content')].at(-1).innerText.includes('Rubio')",
+            timeout=60_000,
+        )
+        assert page.locator("#chat .understood").count() == n_understood
+        page.screenshot(path=str(ARTIFACTS / "conversation.png"), full_page=True)
+
         # upload a new article, re-index, ask about it
         new = tmp_path / "lighthouse.md"
         new.write_text(
@@ -270,10 +397,14 @@ def test_login_when_username_and_password_are_set(tmp_path: Path) -> None:
     }
     proc, url = start_app(env, free_port(), tmp_path / "server.log")
     try:
-        with pytest.raises(Exception):  # noqa: B017 - gradio_client raises its own error types
+        from gradio_client.exceptions import AuthenticationError
+
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
             Client(url, verbose=False).predict("What did Putin agree to?", [], api_name="/chat")
-        with pytest.raises(Exception):  # noqa: B017
+        with pytest.raises(ValueError, match="Could not login"):
             Client(url, auth=("ana", "wrong"), verbose=False)
+        # nothing of the page's config or API is served without the login
+        assert httpx.get(url + "config").status_code == 401
         _, _, answer, _, _ = Client(url, auth=("ana", "s3cret"), verbose=False).predict(
             "What did Putin agree to limit attacks on?", [], api_name="/chat"
         )

@@ -1,0 +1,111 @@
+"""The reranker, the support estimate and the gate (assistant/answer/models.py, gate.py, extractive.py)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+from assistant.answer.extractive import extractive_answer
+from assistant.answer.gate import SupportGate, is_supported, why_refused
+from assistant.answer.models import RerankModel, SupportModel
+from assistant.answer.types import make_sources
+from assistant.index import StoredChunk
+from tests.answer_fixtures import ARTICLE, WEATHER, check_invariants, sources
+
+
+def test_extractive_answer_quotes_the_best_sentences_verbatim() -> None:
+    text, cites = extractive_answer(sources(), max_sentences=2, ratio=0.5)
+    # both sources' first sentences score 1.0: the first source's comes first
+    assert text == "The council approved the budget on Monday. [1] Rain is expected all week. [2]"
+    assert [c.quote for c in cites] == [
+        "The council approved the budget on Monday.",
+        "Rain is expected all week.",
+    ]
+    check_invariants(text, cites, {"a": ARTICLE, "b": WEATHER})
+    # within 0.85 of the best only: the second sentence (0.9) goes, the third (0.8) does not
+    text, _ = extractive_answer(sources()[:1], max_sentences=3)
+    assert text == "The council approved the budget on Monday. [1] Spending on parks rises by 12 percent. [2]"
+
+
+def test_support_model_is_monotonic() -> None:
+    m = SupportModel()
+    assert m.probability(0.8, 0.9, 2) > m.probability(0.5, 0.9, 2) > m.probability(0.5, 0.3, 2)
+    assert m.probability(0.8, 0.9, 2) > m.probability(0.8, 0.9, 50)
+
+
+def test_support_model_formula() -> None:
+    """The estimate is the documented logistic model (hand-computed, not by the code under test)."""
+    m = SupportModel(
+        w_score=1.0, w_coverage=2.0, w_age=-3.0, bias=-1.0, w_best=0.5, w_second=2.0, bias_combined=0.25
+    )
+    # z = 1*0.5 + 2*0.5 - 3*(15/30) - 1 = -1.0
+    assert math.isclose(m.probability(0.5, 0.5, 15), 1 / (1 + math.exp(1.0)))
+    # z = 0.5*log(0.8/0.2) + 2*0.5 + 0.25
+    assert math.isclose(m.combined(0.8, 0.5), 1 / (1 + math.exp(-(0.5 * math.log(4) + 1.25))))
+    # age is capped at 60 days: z = 0.5 + 1 - 3*2 - 1
+    assert math.isclose(m.probability(0.5, 0.5, 600), 1 / (1 + math.exp(5.5)))
+
+
+def test_reranker_puts_this_weeks_article_before_an_older_one_that_matches_as_well() -> None:
+    def chunk(aid: str, published: int) -> StoredChunk:
+        text = "The dictionary picked its word of the year. It was chosen from lookups."
+        return StoredChunk(f"{aid}:0", aid, text, 0, len(text), "Word of the year", "", "", published)
+
+    srcs = make_sources([chunk("old", 20221128), chunk("new", 20231127)], [0.04, 0.04])
+    for s in srcs:
+        s.scores, s.coverage, s.best_type = [0.8, 0.5], 0.9, 1.0
+    ranked = RerankModel().order(srcs, reference=date(2023, 11, 28))
+    assert [s.chunk.article_id for s in ranked] == ["new", "old"] and [s.n for s in ranked] == [1, 2]
+    # without a date to count from, age says nothing and the order stays
+    assert [s.chunk.article_id for s in RerankModel().order(ranked[::-1])] == ["old", "new"]
+    # a fresh article that barely matches does not win over an older one that does
+    fresh = next(s for s in srcs if s.chunk.article_id == "new")
+    fresh.scores, fresh.coverage = [0.4, 0.3], 0.4
+    assert RerankModel().order(srcs, reference=date(2023, 11, 28))[0].chunk.article_id == "old"
+
+
+# A model whose numbers are easy to follow: each source's probability is its best sentence score.
+IDENTITY = SupportModel(
+    w_score=1.0, w_coverage=0.0, w_age=0.0, bias=0.0, w_best=1.0, w_second=0.0, bias_combined=0.0
+)
+
+
+def test_the_most_likely_source_decides() -> None:
+    gate = SupportGate(
+        SupportModel(
+            w_score=10.0, w_coverage=0.0, w_age=0.0, bias=-5.0, w_best=1.0, w_second=0.0, bias_combined=0.0
+        )
+    )
+    srcs = sources()  # "a" published 2024-03-01, "b" without a date
+    srcs[0].scores, srcs[0].coverage = [0.3, 0.2, 0.1, 0.0], 0.2
+    srcs[1].scores, srcs[1].coverage = [0.8, 0.7], 0.9
+    sup = gate.support(srcs, reference=date(2024, 3, 2))
+    assert sup.n == 2 and (sup.score, sup.coverage, sup.age_days) == (0.8, 0.9, 7.0)
+    assert math.isclose(sup.probability, 1 / (1 + math.exp(-3.0)), rel_tol=1e-6)  # z = 10*0.8 - 5
+    assert math.isclose(sup.second, 1 / (1 + math.exp(2.0)), rel_tol=1e-6)  # z = 10*0.3 - 5
+    assert gate.support([]).n is None and not is_supported(gate.support([]), 0.0)
+
+
+def test_a_second_likely_source_corroborates_the_first() -> None:
+    gate = SupportGate()
+    srcs = sources()
+    srcs[0].scores, srcs[0].coverage = [0.8, 0.7, 0.1, 0.0], 0.9
+    srcs[1].scores, srcs[1].coverage = [0.8, 0.7], 0.9
+    alone = gate.support(srcs[:1], reference=date(2024, 3, 2))
+    both = gate.support(srcs, reference=date(2024, 3, 2))
+    assert alone.second == 0.0 and both.second > 0.5
+    assert both.probability > alone.probability
+    srcs[1].scores, srcs[1].coverage = [0.1, 0.0], 0.1  # a near miss adds next to nothing
+    weak = gate.support(srcs, reference=date(2024, 3, 2))
+    assert alone.probability < weak.probability < both.probability and weak.second < 0.1
+
+
+def test_refusal_note_names_the_deciding_source() -> None:
+    srcs = sources()
+    srcs[0].scores, srcs[0].coverage = [0.3], 0.25
+    sup = SupportGate(IDENTITY).support(srcs[:1], reference=date(2024, 3, 2))
+    assert not is_supported(sup, 0.9)
+    assert why_refused(sup, 0.9).startswith(
+        "support 0.57 below 0.9 (best source [1]: sentence 0.30, coverage 0.25"
+    )
+    assert why_refused(SupportGate().support([]), 0.42) == "support 0.00 below 0.42 (no sources)"
