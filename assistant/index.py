@@ -30,7 +30,7 @@ from assistant.settings import Settings
 log = logging.getLogger(__name__)
 
 # Bumped when the lexical tokenisation changes, so that the lexical index is rebuilt.
-LEXICAL_VERSION = "2"
+LEXICAL_VERSION = "3"
 FAULT_POINTS = ("manifest_deleted", "chunks_deleted", "chunks_stored", "manifest_written", "removed")
 _GET_PAGE = 5000
 

@@ -20,12 +20,14 @@ rejected in favour of the rule's.
 
 from __future__ import annotations
 
+import calendar
 import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.dates import MONTHS
 from assistant.sentences import sentence_spans
 from assistant.textutil import QUESTION_WORDS, STOPWORDS, content_terms, stem, tokens
 
@@ -184,6 +186,9 @@ def is_follow_up(question: str, history: Sequence[Turn]) -> bool:
 _DATELINE = re.compile(r"^(?:[A-Z][A-Z.,' -]+)?\s*(?:\([^)]{1,40}\))?\s*[—–-]*\s*")
 
 
+_CALENDAR = frozenset(MONTHS) | {d.lower() for d in calendar.day_name} | {"today", "yesterday", "tomorrow"}
+
+
 def _names(text: str, limit: int = 4) -> list[str]:
     """Runs of capitalised words ("Paul Lynch", "Booker Prize") in each sentence, without a dateline,
     leading stopwords ("The") or a lone capitalised word that only opens its sentence."""
@@ -198,6 +203,8 @@ def _names(text: str, limit: int = 4) -> list[str]:
             while words and words[0].lower().strip(".,;:") in STOPWORDS | QUESTION_WORDS | AUX:
                 words = words[1:]
             name = re.sub(r"['’]s$", "", " ".join(words)).strip(".,;:’'")
+            if all(w.lower().strip(".,;:") in _CALENDAR for w in words):
+                continue  # "Friday", "March": when, not who or what
             if name and name not in out:
                 out.append(name)
             if len(out) >= limit:

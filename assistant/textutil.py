@@ -209,15 +209,16 @@ def tokens(text: str) -> list[str]:
 
 
 def content_terms(text: str) -> list[str]:
-    """Stems of the words that carry meaning (no stopwords, no question words)."""
+    """Stems of the words that carry meaning (no stopwords, no question words). A hyphenated word
+    also gives its parts ("15-year-old" holds "old", "Russia-Ukraine" holds "Ukraine")."""
     out = []
     for t in tokens(text):
         low = t.lower().strip("'’-")
-        if len(low) < 2 and not low.isdigit():
-            continue
-        if low in STOPWORDS or low in QUESTION_WORDS:
-            continue
-        out.append(stem(low))
+        parts = [low, *low.split("-")] if "-" in low else [low]
+        for w in parts:
+            if (len(w) < 2 and not w.isdigit()) or w in STOPWORDS or w in QUESTION_WORDS:
+                continue
+            out.append(stem(w))
     return out
 
 

@@ -43,3 +43,10 @@ def test_expected_kind(question: str, kind: str) -> None:
 )
 def test_holds_kind(question: str, sentence: str, held: float) -> None:
     assert holds_kind(question, sentence, set(content_terms(question))) == held
+
+
+def test_a_hyphenated_word_also_counts_as_its_parts() -> None:
+    # "How old is she?" is answered by "A 15-year-old from Leeds…"
+    assert {"old", "15"} <= set(content_terms("A 15-year-old from Leeds"))
+    assert {"russia", "ukrain"} <= set(content_terms("the Russia-Ukraine talks"))
+    assert content_terms("-- - ---") == []

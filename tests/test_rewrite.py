@@ -94,6 +94,15 @@ def test_the_rule_adds_the_conversation_s_topic() -> None:
     assert got.how == "rule" and "Paul Lynch" in got.question
 
 
+def test_days_and_months_are_not_taken_for_the_topic() -> None:
+    history = [
+        ("user", "Who won the chess championship?"),
+        ("assistant", "On Sunday, a 15-year-old from Leeds won the championship in March. [1]"),
+    ]
+    got = rule_rewrite("How old is she?", history)
+    assert "Leeds" in got and "Sunday" not in got and "March" not in got
+
+
 def test_a_follow_up_of_a_follow_up_keeps_the_first_topic() -> None:
     history = [*HISTORY, ("user", "and what did Zelenskiy say?"), ("assistant", "He agreed. [1]")]
     assert "Putin" in rule_rewrite("When was that?", history)
