@@ -133,7 +133,7 @@ def test_oversize_file_is_refused_without_reading_it(tmp_path: Path, monkeypatch
 
 def test_file_that_vanishes_mid_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_corpus(tmp_path)
-    import assistant.corpus as corpus
+    import assistant.corpus.files as corpus
 
     real_iter = corpus.iter_files
 

@@ -1,4 +1,4 @@
-"""Files → Article.
+"""Files → Article (the loaders per format).
 
 Loads `.txt`, `.md` (YAML front matter), `.html`, `.json` and `.jsonl` articles. Every problem with one
 file (or one JSON line) becomes a `Failure` with a one-line reason; it never stops the others.
