@@ -50,7 +50,7 @@ KINDS: list[tuple[str, re.Pattern[str]]] = [
     (
         "year",
         re.compile(
-            r"\b(?:what|which|in what) year\b|\bsince\s*[:?]?\s*$|\bsince when\b|\bwhat decade\b", re.I
+            r"\b(?:what|which|in what) year\b|\bsince\s*+[:?]?\s*+$|\bsince when\b|\bwhat decade\b", re.I
         ),
     ),
     ("percent", re.compile(r"\bpercent(?:age)?\b|\bwhat (?:share|proportion|rate)\b", re.I)),
@@ -68,8 +68,12 @@ KINDS: list[tuple[str, re.Pattern[str]]] = [
     ("date", re.compile(r"\bwhen\b|\bwhat (?:date|day|month)\b|\bon what day\b", re.I)),
     (
         "state",
+        # "Which state is the senator from?": read from the first "state is" of a line only (".+" tried
+        # after every "state is" of a long line would be quadratic; a later one cannot match if the first
+        # does not).
         re.compile(
-            r"\b(?:which|what) (?:u\.?s\.? )?state\b|\bstate (?:is|was|does) .+ (?:from|represent)", re.I
+            r"\b(?:which|what) (?:u\.?s\.? )?state\b|^(?>.*?\bstate (?:is|was|does) ).+ (?:from|represent)",
+            re.I | re.M,
         ),
     ),
     ("country", re.compile(r"\b(?:which|what) (?:country|nation|national team)\b", re.I)),
@@ -86,10 +90,17 @@ KINDS: list[tuple[str, re.Pattern[str]]] = [
 _YEAR = r"(?:1[5-9]\d\d|20\d\d)"
 _CALENDAR = rf"(?:{MONTHS}|{WEEKDAYS})"
 YEAR = re.compile(rf"\b{_YEAR}s?\b")
-PERCENT = re.compile(r"\d(?:[\d,.]*\d)?\s?(?:%|percent\b|per cent\b)", re.I)
+# A number is read from the start of its run of digits, commas and points only (a match tried from every
+# digit of a long run would be quadratic); the run's leading "," or "." is part of the match, and
+# holds_kind strips it.
+_NUMBER_RUN = r"(?<![\d,.])[,.]*+"
+PERCENT = re.compile(_NUMBER_RUN + r"\d(?:[,.]*+\d)*+\s?(?:%|percent\b|per cent\b)", re.I)
 MONEY = re.compile(
     r"[$€£¥]\s?\d[\d,.]*(?:\s?(?:million|billion|trillion|bn|m|k)\b)?"
-    r"|\b\d[\d,.]*\s?(?:million |billion |trillion )?(?:dollars|euros|pounds|yen|yuan)\b",
+    # "\b\d": after a letter ("x1,000 dollars") a number starts after a comma or point (the match
+    # holds the whole run, "1,000 dollars")
+    rf"|{_NUMBER_RUN}(?:(?<!\w)|\d++[,.])[,.]*+\d[\d,.]*+\s?(?:million |billion |trillion )?"
+    r"(?:dollars|euros|pounds|yen|yuan)\b",
     re.I,
 )
 CALENDAR = re.compile(_CALENDAR, re.I)
@@ -103,7 +114,7 @@ DATE = re.compile(
 
 def _gazetteer(names: str) -> re.Pattern[str]:
     """Space-separated names ("_" joins the words of one name) → one pattern, longest names first."""
-    alts = sorted((n.replace("_", r"\s+") for n in names.split()), key=len, reverse=True)
+    alts = sorted((n.replace("_", r"\s++") for n in names.split()), key=len, reverse=True)
     return re.compile(r"\b(?:" + "|".join(alts) + r")\b")
 
 
@@ -120,14 +131,23 @@ MATCHERS: dict[str, re.Pattern[str]] = {
 }
 
 
+_SPACES_COMMAS = re.compile(r"[\s,]+")
+
+
 def _norm(s: str) -> str:
-    return re.sub(r"[\s,]+", " ", s.lower()).strip()
+    return _SPACES_COMMAS.sub(" ", s.lower()).strip()
+
+
+# The most characters of a question read: far beyond any question (the UI refuses more than 2,000). The
+# patterns are linear; this bounds what one oversized question (CLI, API) can cost all the same.
+MAX_QUESTION_CHARS = 20_000
 
 
 @lru_cache(maxsize=1024)
 def _asked(question: str) -> tuple[str, str]:
     """(the kind of answer asked for, the question normalised for "already mentioned" checks), computed
     once per question: sentence scoring calls holds_kind for every sentence of every candidate."""
+    question = question[:MAX_QUESTION_CHARS]
     kind = next((kind for kind, pattern in KINDS if pattern.search(question)), "other")
     return kind, _norm(question)
 
@@ -142,7 +162,8 @@ def holds_kind(question: str, sentence: str, q_terms: set[str]) -> float:
     little beyond the question."""
     kind, q = _asked(question)
     if kind in MATCHERS:
-        return 1.0 if any(_norm(m.group(0)) not in q for m in MATCHERS[kind].finditer(sentence)) else 0.0
+        found = {_norm(m.group(0).lstrip(",.")) for m in MATCHERS[kind].finditer(sentence)}
+        return 1.0 if any(f not in q for f in found) else 0.0
     words = tokens(sentence)
     if kind == "name":
         new_names = [

@@ -25,6 +25,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 from assistant.dates import MONTHS
@@ -40,8 +41,10 @@ def _set(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
+# Every run of spaces (or of non-word characters) in these patterns is taken whole ("\s++", "\W*+"):
+# a word follows it, so no match needs part of one, and a failed match gives nothing back.
 OPENS_WITH_ELLIPSIS = re.compile(
-    r"^\W*(?:and|but|also|or|so|then|plus)\b|^\W*(?:what|how)\s+about\b|^\W*(?:what|who|where|when)\s+else\b",
+    r"^\W*+(?:and|but|also|or|so|then|plus)\b|^\W*+(?:what|how)\s++about\b|^\W*+(?:what|who|where|when)\s++else\b",
     re.I,
 )
 PERSON = _set("he she him his her hers himself herself")
@@ -70,20 +73,23 @@ PERSON_NOUNS = _set(
     "champion member representative congressman congresswoman billionaire entrepreneur owner"
 )
 # "How long did it take rescuers to reach…": an "it" that stands for what follows ("How much did it
-# cost?" has nothing following: its "it" is something said before).
+# cost?" has nothing following: its "it" is something said before). EXPLETIVE_IT is matched at an "it"
+# (the shortest match first); whether a "to", "that" or "for" (EXPLETIVE_IT_OBJECT) follows it is read
+# once per sentence, as ".*\b(?:to|that|for)\b" searched from every "it" would be quadratic.
 EXPLETIVE_IT = re.compile(
-    r"^it\s+(?:\w+\s+)?(?:take|takes|took|cost|costs|seem|seems|seemed|appear|appears|appeared)\b"
-    r".*\b(?:to|that|for)\b"
+    r"it\s++(?:\w++\s++)??(?:take|takes|took|cost|costs|seem|seems|seemed|appear|appears|appeared)\b"
 )
+EXPLETIVE_IT_OBJECT = re.compile(r"\b(?:to|that|for)\b")
 # "It's official: …", "Is it true that …": an "it" that stands for nothing.
 EXPLETIVE_IT_TYPED = re.compile(
-    r"(?:\bit(?:['’]s|\s+is|\s+was|\s+will\s+be|\s+would\s+be)|\b(?:is|was|isn't|wasn't)\s+it)\s+(?:true|official|possible|likely|unlikely|"
+    r"(?:\bit(?:['’]s|\s++is|\s++was|\s++will\s++be|\s++would\s++be)|\b(?:is|was|isn't|wasn't)\s++it)\s++"
+    r"(?:true|official|possible|likely|unlikely|"
     r"clear|expected|known|estimated|reported|confirmed|said|believed|thought)\b",
     re.I,
 )
 DEMONSTRATIVE_SUBJECT = re.compile(
-    r"(?:^|\b(?:what|why|how|when|where|who|did|does|do|is|was|will|would|and|but)\s+)"
-    r"(?:this|that|these|those)\s+(?:is|was|are|were|be|been|will|would|could|has|had|mean|means|meant|"
+    r"(?:^|\b(?:what|why|how|when|where|who|did|does|do|is|was|will|would|and|but)\s++)"
+    r"(?:this|that|these|those)\s++(?:is|was|are|were|be|been|will|would|could|has|had|mean|means|meant|"
     r"happen|happened|happens|affect|affects|affected|cost|costs|start|started|end|ended|include|includes)\b",
     re.I,
 )
@@ -91,14 +97,21 @@ DEMONSTRATIVE_SUBJECT = re.compile(
 # preposition points back at something said before (unlike "said that lava…", a conjunction).
 DEMONSTRATIVE_NOUN = re.compile(
     r"(?:\b(?:is|was|are|were|about|of|for|with|did|does|do|in|on|at|from|to|by|after|before|during|behind|"
-    r"over|under|against|into|like|than|through|without)|['’]s)\s+"
-    r"(?:this|that|these|those)\s+([a-z][\w-]*)",
+    r"over|under|against|into|like|than|through|without)|['’]s)\s++"
+    r"(?:this|that|these|those)\s++([a-z][\w-]*+)",
     re.I,
 )
 SAME_OR_ELSE = re.compile(r"\bthe same\b(?!-)|\belse\b", re.I)
 _CONTRACTION = re.compile(r"['’](?:s|re|ll|d|ve|m)$", re.I)
-_MARKERS = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
-_NAME_RUN = re.compile(r"(?:[A-Z][\w’'-]*(?:\.(?=\s+[A-Z]))?(?:\s+(?:of|de|la|van|von|al|bin)\s+|\s+)?)+")
+# A marker and the spaces before it; never started inside a run of spaces (the match from the run's
+# first space covers it), so a long run costs one scan, not one per space.
+_MARKERS = re.compile(r"(?!(?<=\s)\s)\s*+\[\d++(?:\s*+[,;]\s*+\d++)*+\]")
+# Nothing follows the repeated group, so the greedy first try always succeeds: taking each run whole
+# ("*+", "++") changes no match and rules out backtracking into the nested repetition.
+_NAME_RUN = re.compile(
+    r"(?:[A-Z][\w’'-]*+(?:\.(?=\s++[A-Z]))?(?:\s++(?:of|de|la|van|von|al|bin)\s++|\s++)?)++"
+)
+_POSSESSIVE_S = re.compile(r"['’]s$")
 OPENING_PREPOSITIONS = _set("with in after at on during for since before despite by")
 _WH = _set("what which who whom whose where when why how")
 
@@ -129,22 +142,58 @@ def _stands_for(typed: list[str], words: list[str], k: int, pronoun: str) -> boo
     return pronoun not in PERSON and k > 0 and words[k - 1] in DETERMINERS
 
 
+_PRONOUNS = PERSON | GROUP | THING
+_NOT_POINTED_AT = TIME_NOUNS | STOPWORDS  # "this week", "that the…"
+
+
+class _Sentence:
+    """What the pronoun checks read of one sentence, each computed once (checked again for every
+    pronoun, they made a long question quadratic)."""
+
+    def __init__(self, typed: list[str], words: list[str]) -> None:
+        self.typed, self.words = typed, words
+        self._first: dict[bool, int] = {}
+        self._expletive_typed: bool | None = None
+        self._joined = ""
+        self._starts: list[int] = []
+        self._last_object = -1
+
+    def first_antecedent(self, pronoun: str) -> int:
+        """The first word that can stand for the pronoun (len(words) when none can)."""
+        person = pronoun in PERSON
+        if person not in self._first:
+            found = (k for k in range(len(self.words)) if _stands_for(self.typed, self.words, k, pronoun))
+            self._first[person] = next(found, len(self.words))
+        return self._first[person]
+
+    def expletive_it(self, i: int) -> bool:
+        """Whether the "it" at word i stands for what follows it, or for nothing."""
+        if not self._starts:
+            self._joined = " ".join(self.words)
+            self._starts = list(accumulate((len(w) + 1 for w in self.words), initial=0))
+            self._last_object = max(
+                (m.start() for m in EXPLETIVE_IT_OBJECT.finditer(self._joined)), default=-1
+            )
+        head = EXPLETIVE_IT.match(self._joined, self._starts[i])
+        if head and self._last_object >= head.end():
+            return True
+        if self._expletive_typed is None:
+            self._expletive_typed = bool(EXPLETIVE_IT_TYPED.search(" ".join(self.typed)))
+        return self._expletive_typed
+
+
 def _unbound_pronoun(sentences: list[tuple[list[str], list[str]]]) -> bool:
     """True when a pronoun has nothing in the question it could stand for."""
-    for si, (typed, words) in enumerate(sentences):
-        typed_text = " ".join(typed)
-        earlier = any(_stands_for(t, w, k, "it") for t, w in sentences[:si] for k in range(len(w)))
+    for typed, words in sentences:
+        sentence = _Sentence(typed, words)
         for i, w in enumerate(words):
-            if w not in PERSON | GROUP | THING or earlier:
+            if w not in _PRONOUNS:
                 continue
-            if w in THING and (
-                EXPLETIVE_IT.search(" ".join(words[i:])) or EXPLETIVE_IT_TYPED.search(typed_text)
-            ):
+            if w in THING and sentence.expletive_it(i):
                 continue
             # "Which asteroid did it hit?": the question's own subject cannot stand for itself.
             own_subject = words[0] in _WH and i > 0 and words[i - 1] in AUX
-            before = range(0) if own_subject else range(i)
-            if any(_stands_for(typed, words, k, w) for k in before):
+            if not own_subject and sentence.first_antecedent(w) < i:
                 continue
             # "With his 61st home run, which Yankees star…": a name after a possessive that opens the sentence
             opens = i == 1 and words[0] in OPENING_PREPOSITIONS
@@ -155,6 +204,8 @@ def _unbound_pronoun(sentences: list[tuple[list[str], list[str]]]) -> bool:
             ):
                 continue
             return True
+        if sentence.first_antecedent("it") < len(words):
+            return False  # a pronoun in a later sentence can stand for a word of this one
     return False
 
 
@@ -177,7 +228,7 @@ def is_follow_up(question: str, history: Sequence[Turn]) -> bool:
         return True
     if DEMONSTRATIVE_SUBJECT.search(question) or SAME_OR_ELSE.search(question):
         return True
-    if any(m.group(1).lower() not in TIME_NOUNS | STOPWORDS for m in DEMONSTRATIVE_NOUN.finditer(question)):
+    if any(m.group(1).lower() not in _NOT_POINTED_AT for m in DEMONSTRATIVE_NOUN.finditer(question)):
         return True
     return _unbound_pronoun(sentences)
 
@@ -189,6 +240,9 @@ _DATELINE = re.compile(r"^(?:[A-Z][A-Z.,' -]+)?\s*(?:\([^)]{1,40}\))?\s*[—–-
 _CALENDAR = frozenset(MONTHS) | {d.lower() for d in calendar.day_name} | {"today", "yesterday", "tomorrow"}
 
 
+_NOT_NAMES = STOPWORDS | QUESTION_WORDS | AUX
+
+
 def _names(text: str, limit: int = 4) -> list[str]:
     """Runs of capitalised words ("Paul Lynch", "Booker Prize") in each sentence, without a dateline,
     leading stopwords ("The") or a lone capitalised word that only opens its sentence."""
@@ -196,13 +250,16 @@ def _names(text: str, limit: int = 4) -> list[str]:
     for s, e in sentence_spans(text):
         sentence = text[s:e]
         sentence = sentence[_DATELINE.match(sentence).end() :]  # type: ignore[union-attr]
+        opening = len(sentence) - len(sentence.lstrip())  # where its first word starts
         for m in _NAME_RUN.finditer(sentence):
             words = m.group(0).split()
-            if len(words) == 1 and not sentence[: m.start()].strip():
+            if len(words) == 1 and m.start() <= opening:
                 continue  # one capitalised word opening a sentence is not known to be a name
-            while words and words[0].lower().strip(".,;:") in STOPWORDS | QUESTION_WORDS | AUX:
-                words = words[1:]
-            name = re.sub(r"['’]s$", "", " ".join(words)).strip(".,;:’'")
+            start = 0
+            while start < len(words) and words[start].lower().strip(".,;:") in _NOT_NAMES:
+                start += 1
+            words = words[start:]
+            name = _POSSESSIVE_S.sub("", " ".join(words)).strip(".,;:’'")
             if all(w.lower().strip(".,;:") in _CALENDAR for w in words):
                 continue  # "Friday", "March": when, not who or what
             if name and name not in out:
@@ -213,13 +270,13 @@ def _names(text: str, limit: int = 4) -> list[str]:
 
 
 def _topic_words(text: str) -> list[str]:
-    words: list[str] = []
+    words: dict[str, None] = {}  # in order, each once
     for w in tokens(text):
         low = w.lower()
-        if low in STOPWORDS or low in QUESTION_WORDS or len(low) < 3 or w in words:
+        if low in STOPWORDS or low in QUESTION_WORDS or len(low) < 3:
             continue
-        words.append(w)
-    return words
+        words[w] = None
+    return list(words)
 
 
 def _previous(history: Sequence[Turn]) -> tuple[str, str, list[Turn]]:

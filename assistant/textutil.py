@@ -240,6 +240,20 @@ def strip_accents(text: str) -> str:
 
 
 HONORIFICS = r"\b(?:mr|mrs|ms|dr|prof|sen|rep|gov|gen|lt|col|sir|president|king|queen|prince|pope)\.?\s+"
+_HONORIFIC = re.compile(HONORIFICS)
+# "(…)" up to the first ")"; an opening bracket that is never closed runs to the end of the text and is
+# kept (tried again from every later "(", the search for a ")" would be quadratic).
+_PARENTHETICAL = re.compile(r"\([^)]*+(?:\)|\Z)")
+_US = re.compile(r"\bu\.\s?s\.(?:\s?a\.)?")
+_UK = re.compile(r"\bu\.\s?k\.")
+_THOUSANDS_COMMA = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_QUOTE_MARKS = re.compile(r"[\"'`]")
+_NOT_WORD = re.compile(r"[^\w\s]")
+_LEADING_ARTICLE = re.compile(r"^\s*+(?:the|a|an)\s+")
+
+
+def _drop_parenthetical(m: re.Match[str]) -> str:
+    return " " if m.group(0).endswith(")") else m.group(0)
 
 
 def normalize_answer(text: str) -> str:
@@ -247,15 +261,15 @@ def normalize_answer(text: str) -> str:
     "U.S."→"us", "1,000"→"1000", "%"→"percent", leading "the", honorifics, parentheticals."""
     t = strip_accents(text).lower()
     t = t.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    t = re.sub(r"\([^)]*\)", " ", t)
-    t = re.sub(r"\bu\.\s?s\.(?:\s?a\.)?", "us", t)
-    t = re.sub(r"\bu\.\s?k\.", "uk", t)
-    t = re.sub(r"(?<=\d),(?=\d{3}\b)", "", t)
+    t = _PARENTHETICAL.sub(_drop_parenthetical, t)
+    t = _US.sub("us", t)
+    t = _UK.sub("uk", t)
+    t = _THOUSANDS_COMMA.sub("", t)
     t = t.replace("%", " percent")
-    t = re.sub(HONORIFICS, " ", t)
-    t = re.sub(r"[\"'`]", "", t)
-    t = re.sub(r"[^\w\s]", " ", t)
-    t = re.sub(r"^\s*(?:the|a|an)\s+", "", t)
+    t = _HONORIFIC.sub(" ", t)
+    t = _QUOTE_MARKS.sub("", t)
+    t = _NOT_WORD.sub(" ", t)
+    t = _LEADING_ARTICLE.sub("", t)
     return " ".join(t.split())
 
 

@@ -42,14 +42,26 @@ _NUMBER_WORDS = {
 }
 _COUNT = r"\d{1,3}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
 _UNIT_DAYS = {"day": 1, "week": 7, "month": 0, "year": 0}
+# The most characters of a question read: far beyond any question (the UI refuses more than 2,000). The
+# patterns are linear; this bounds what one oversized question (CLI, API) can cost all the same.
+MAX_QUESTION_CHARS = 20_000
 
+# Every run of spaces is taken whole ("\s++"): a word follows each, so no match needs part of one.
 PAST_N = re.compile(
-    rf"\b(?:over|in|during|within)?\s*(?:the\s+)?(?:past|last)\s+({_COUNT})\s+(day|week|month|year)s?\b"
+    rf"\b(?:over|in|during|within)?\s*+(?:the\s++)?(?:past|last)\s++({_COUNT})\s++(day|week|month|year)s?\b"
 )
-ROLLING = re.compile(r"\b(?:this\s+)?past\s+(week|month|year)\b")
-SINCE_DAY = re.compile(rf"\bsince\s+({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?")
-SINCE_MONTH = re.compile(rf"\bsince\s+({_MONTH})\.?(?:\s+(\d{{4}}))?\b")
-IN_MONTH = re.compile(rf"\b(?:in|during|of)\s+({_MONTH})\.?(?:\s+(\d{{4}}))?\b")
+ROLLING = re.compile(r"\b(?:this\s++)?past\s++(week|month|year)\b")
+SINCE_DAY = re.compile(rf"\bsince\s++({_MONTH})\.?\s++(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s++(\d{{4}}))?")
+SINCE_MONTH = re.compile(rf"\bsince\s++({_MONTH})\.?(?:\s++(\d{{4}}))?\b")
+IN_MONTH = re.compile(rf"\b(?:in|during|of)\s++({_MONTH})\.?(?:\s++(\d{{4}}))?\b")
+TODAY = re.compile(r"\btoday\b|\bthis (?:morning|afternoon|evening)\b|\btonight\b")
+YESTERDAY = re.compile(r"\byesterday\b")
+THIS_WEEK = re.compile(r"\bthis week\b")
+LAST_WEEK = re.compile(r"\blast week\b")
+THIS_MONTH = re.compile(r"\bthis month\b")
+LAST_MONTH = re.compile(r"\blast month\b")
+THIS_YEAR = re.compile(r"\bthis year\b")
+LAST_YEAR = re.compile(r"\blast year\b")
 
 
 def _month_start(today: date, month: int, year: int | None) -> date:
@@ -64,8 +76,9 @@ def _span(scope_start: date, scope_end: date, phrase: str, today: date) -> TimeS
 
 
 def parse_time_scope(question: str, today: date) -> TimeScope | None:
-    """The period the question speaks of, or None when it names none."""
-    q = question.lower()
+    """The period the question speaks of, or None when it names none (read in its first
+    MAX_QUESTION_CHARS characters)."""
+    q = question[:MAX_QUESTION_CHARS].lower()
     m = PAST_N.search(q)
     if m:
         n = int(m[1]) if m[1].isdigit() else _NUMBER_WORDS[m[1]]
@@ -84,18 +97,18 @@ def parse_time_scope(question: str, today: date) -> TimeScope | None:
         return TimeScope(start, today, m[0])
     monday = today + relativedelta(weekday=MO(-1))
     first = today.replace(day=1)
-    fixed: list[tuple[str, date, date]] = [
-        (r"\btoday\b|\bthis (?:morning|afternoon|evening)\b|\btonight\b", today, today),
-        (r"\byesterday\b", today - timedelta(days=1), today - timedelta(days=1)),
-        (r"\bthis week\b", monday, today),
-        (r"\blast week\b", monday - timedelta(days=7), monday - timedelta(days=1)),
-        (r"\bthis month\b", first, today),
-        (r"\blast month\b", first - relativedelta(months=1), first - timedelta(days=1)),
-        (r"\bthis year\b", date(today.year, 1, 1), today),
-        (r"\blast year\b", date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
+    fixed: list[tuple[re.Pattern[str], date, date]] = [
+        (TODAY, today, today),
+        (YESTERDAY, today - timedelta(days=1), today - timedelta(days=1)),
+        (THIS_WEEK, monday, today),
+        (LAST_WEEK, monday - timedelta(days=7), monday - timedelta(days=1)),
+        (THIS_MONTH, first, today),
+        (LAST_MONTH, first - relativedelta(months=1), first - timedelta(days=1)),
+        (THIS_YEAR, date(today.year, 1, 1), today),
+        (LAST_YEAR, date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
     ]
     for pattern, start, end in fixed:
-        m = re.search(pattern, q)
+        m = pattern.search(q)
         if m:
             return TimeScope(start, end, m[0])
     m = SINCE_DAY.search(q)

@@ -24,10 +24,13 @@ from assistant.answer.types import Citation, Sentence, Source, cite
 from assistant.sentences import sentence_spans
 from assistant.textutil import STOPWORDS, content_terms, stem, tokens
 
-MARKER = re.compile(r"\s*\[(-?\d+(?:\s*[,;]\s*-?\d+)*)\]")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# Linear: a match never starts inside a run of spaces (the one from the run's first space covers it),
+# and every run is taken whole ("\s*+", "\d++"): what follows it cannot be part of it.
+MARKER = re.compile(r"(?!(?<=\s)\s)\s*+\[(-?\d++(?:\s*+[,;]\s*+-?\d++)*+)\]")
+_MARKER_NUMBER = re.compile(r"-?\d++")
+_NUMBER = re.compile(r"\d++(?:[.,]\d++)*+")
 # Markers after the full stop belong to the claim before: "Claim. [1] Next" → "Claim [1]. Next".
-_TRAILING_MARKERS = re.compile(r"([.!?…][\"”’)]*)((?:\s*\[-?\d+(?:\s*[,;]\s*-?\d+)*\])+)")
+_TRAILING_MARKERS = re.compile(r"([.!?…][\"”’)]*+)((?:\s*+\[-?\d++(?:\s*+[,;]\s*+-?\d++)*+\])++)")
 
 
 def split_claims(text: str) -> list[tuple[str, list[int]]]:
@@ -36,7 +39,7 @@ def split_claims(text: str) -> list[tuple[str, list[int]]]:
     text = _TRAILING_MARKERS.sub(r"\2\1", text)
     for s, e in sentence_spans(text):
         piece = text[s:e]
-        nums = [int(x) for m in MARKER.finditer(piece) for x in re.split(r"\s*[,;]\s*", m.group(1))]
+        nums = [int(x) for m in MARKER.finditer(piece) for x in _MARKER_NUMBER.findall(m.group(1))]
         claim = MARKER.sub("", piece).strip()
         if not claim and out:  # a sentence that is only markers belongs to the one before
             out[-1][1].extend(nums)

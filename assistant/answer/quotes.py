@@ -6,6 +6,7 @@ for "win.") and an ellipsis between quoted parts are allowed; anything else is n
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _SINGLE_QUOTED = re.compile(
     r"‘([^‘\n]+?)’(?![A-Za-z])"  # ‘…’ (a ’ followed by a letter is an apostrophe)
@@ -13,7 +14,8 @@ _SINGLE_QUOTED = re.compile(
 )
 _DOUBLE = str.maketrans({"“": '"', "”": '"', "„": '"', "‟": '"', "″": '"', "«": '"', "»": '"'})
 _SINGLE = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'"})
-_ELLIPSIS = re.compile(r"\s*(?:…|\.\.\.|\[\.\.\.\]|\[…\])\s*")
+# Never starting inside a run of spaces (the match from the run's first space covers it): linear.
+_ELLIPSIS = re.compile(r"(?!(?<=\s)\s)\s*+(?:…|\.\.\.|\[\.\.\.\]|\[…\])\s*+")
 
 
 def normalise(text: str) -> str:
@@ -64,12 +66,15 @@ def _found(part: str, haystack: str, start: int) -> int:
 def occurs(quote: str, haystacks: list[str]) -> bool:
     """True when the quoted words occur verbatim in one of the haystacks (in order, when an ellipsis
     joins parts)."""
+    return _occurs(quote, (normalise(hay) for hay in haystacks))
+
+
+def _occurs(quote: str, normalised: Iterable[str]) -> bool:
     parts = [p.strip(" ,.;:!?") for p in _ELLIPSIS.split(normalise(quote))]
     parts = [p for p in parts if p]
     if not parts:
         return True  # quotation marks around nothing but punctuation claim no words
-    for hay in haystacks:
-        h = normalise(hay)
+    for h in normalised:
         at = 0
         for p in parts:
             at = _found(p, h, at)
@@ -91,4 +96,7 @@ def unverified_quotes(text: str, haystacks: list[str]) -> list[str]:
     marks do not pair up)."""
     if unbalanced(text):
         return [text]
-    return [q for q in quoted_spans(text) if not occurs(q, haystacks)]
+    normalised = [normalise(hay) for hay in haystacks]  # once, not once per quote
+    spans = quoted_spans(text)
+    found = {q: _occurs(q, normalised) for q in dict.fromkeys(spans)}  # each distinct quote once
+    return [q for q in spans if not found[q]]

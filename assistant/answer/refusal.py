@@ -12,14 +12,15 @@ import re
 
 from assistant.sentences import sentence_spans
 
-MARKER = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
+# Every run of spaces or digits is taken whole ("\s++", "\d++"): a word, "[" or "]" follows it.
+MARKER = re.compile(r"\[\d++(?:\s*+[,;]\s*+\d++)*+\]")
 NO_ANSWER = re.compile(
-    r"\b(?:don'?t|doesn'?t|do not|does not|did not|didn'?t)\s+(?:say|mention|contain|provide|specify|state|"
+    r"\b(?:don'?t|doesn'?t|do not|does not|did not|didn'?t)\s++(?:say|mention|contain|provide|specify|state|"
     r"include|give|answer|address|discuss|tell|know|have)\b"
-    r"|\bnot\s+(?:mentioned|specified|stated|provided|included|available|given|clear|possible)\b"
-    r"|\bno\s+(?:information|mention|details?|data|answer|indication|source)\b"
-    r"|\b(?:cannot|can'?t|unable to|could not|couldn'?t)\s+(?:answer|determine|find|tell|say|provide|know)\b"
-    r"|\b(?:not|insufficient)\s+enough\b|\binsufficient\b",
+    r"|\bnot\s++(?:mentioned|specified|stated|provided|included|available|given|clear|possible)\b"
+    r"|\bno\s++(?:information|mention|details?|data|answer|indication|source)\b"
+    r"|\b(?:cannot|can'?t|unable to|could not|couldn'?t)\s++(?:answer|determine|find|tell|say|provide|know)\b"
+    r"|\b(?:not|insufficient)\s++enough\b|\binsufficient\b",
     re.I,
 )
 ABOUT_SOURCES = re.compile(
