@@ -14,7 +14,7 @@ from assistant.corpus import Article
 from assistant.sentences import sentence_spans
 
 # Bumped when the way chunks are made changes, so that a re-sync re-embeds every article.
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 
 _WORD = re.compile(r"\S+")
 
@@ -80,20 +80,30 @@ def chunk_article(article: Article, size: int = 800, overlap: int = 160) -> list
             # heading (it starts the next chunk).
             for p in range(j, i - 1, -1):
                 ends_paragraph = "\n" in text[units[p][1] : units[p + 1][0]]
-                if ends_paragraph and not _is_heading(text, *units[p]) and units[p][1] - units[i][0] >= size // 2:
+                if (
+                    ends_paragraph
+                    and not _is_heading(text, *units[p])
+                    and units[p][1] - units[i][0] >= size // 2
+                ):
                     j = p
                     break
             else:
-                while j > i and _is_heading(text, *units[j]):
-                    j -= 1
+                p = j
+                while p > i and _is_heading(text, *units[p]):
+                    p -= 1
+                # ... unless that leaves the chunk under a quarter full: runs of short heading-like lines
+                # (a list, "x\n" * 10**6) made a chunk per line (a million for 2 MB, in quadratic time).
+                if units[p][1] - units[i][0] >= size // 4:
+                    j = p
         start, end = units[i][0], units[j][1]
         n = len(chunks)
         chunks.append(Chunk(chunk_id(article.id, n), article.id, n, start, end, text[start:end]))
         if j + 1 >= len(units):
             break
-        # The next chunk repeats the last sentences of this one that fit in the overlap.
+        # The next chunk repeats the last sentences of this one that fit in the overlap, but starts at
+        # least a quarter of a chunk further on: short chunks never crawl forward a line at a time.
         k = j + 1
-        while k - 1 > i and end - units[k - 1][0] <= overlap:
+        while k - 1 > i and end - units[k - 1][0] <= overlap and units[k - 1][0] - start >= size // 4:
             k -= 1
         i = k
     return chunks

@@ -155,8 +155,14 @@ def index(
     assistant = build(settings)
     if rebuild:
         assistant.index.rebuild()
-    with progress_bar("embedding") as update:
-        report = assistant.sync(paths or None, progress=update)
+    from assistant.index import IndexError_
+
+    try:
+        with progress_bar("embedding") as update:
+            report = assistant.sync(paths or None, progress=update)
+    except IndexError_ as e:  # the store or the embedder is broken for every article: nothing recorded
+        err(f"error: {e}")
+        raise typer.Exit(2) from None
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
@@ -304,7 +310,9 @@ def eval_(
     ] = False,
     conversations: Annotated[
         Path | None,
-        typer.Option("--conversations", help="Follow-up set, JSON lines (default: bench/conversations.jsonl)."),
+        typer.Option(
+            "--conversations", help="Follow-up set, JSON lines (default: bench/conversations.jsonl)."
+        ),
     ] = None,
     as_json: JsonOut = False,
 ) -> None:
@@ -357,7 +365,7 @@ def serve(
     backend: Backend = None,
 ) -> None:
     """Sync the article folders (only what changed) and serve the chat page."""
-    from assistant.ui import serve as serve_ui
+    from assistant.ui.serve import serve as serve_ui
 
     settings = make_settings(index_dir, backend)
     if port:

@@ -4,6 +4,12 @@ Two Chroma collections: ``<name>`` holds one record per chunk (embedding, text, 
 ``<name>_articles`` one record per article (its full text as the document, its fingerprint in the
 metadata). An article's record is written only after all its chunks are stored and is deleted before its
 chunks are touched, so a process killed at any point leaves state that the next sync repairs.
+
+A third, ``<name>_failed``, remembers articles that could not be chunked, embedded or stored, with their
+fingerprint: they are reported as failed by every sync but not tried again until they change. An
+article is embedded before anything of its previous version is touched, so a failure keeps that version.
+An article id already indexed from one file is never taken over by another file while the first still
+holds it (or cannot be checked): the newcomer is refused, naming both files.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.chunking import CHUNKER_VERSION, Chunk, chunk_article
-from assistant.corpus import Article, Failure, load_paths
+from assistant.corpus.files import Article, ArticleError, Failure, check_text_size, load_paths, one_line
 from assistant.providers import SentenceEmbedder
 from assistant.settings import Settings
 
@@ -84,6 +90,7 @@ class StoredChunk:
     url: str
     source: str
     published: int  # YYYYMMDD, 0 when unknown
+    origin: str = ""  # the file it came from, relative to the synced folder's parent ("corpus/0.json")
 
 
 def _chunk_from_record(cid: str, doc: str, meta: dict[str, Any]) -> StoredChunk:
@@ -97,6 +104,7 @@ def _chunk_from_record(cid: str, doc: str, meta: dict[str, Any]) -> StoredChunk:
         url=str(meta.get("url", "")),
         source=str(meta.get("source", "")),
         published=int(meta.get("published", 0)),
+        origin=str(meta.get("origin", "")),
     )
 
 
@@ -214,8 +222,36 @@ def _rmtree(p: Path) -> None:
     shutil.rmtree(p, ignore_errors=True)
 
 
-def _under(path: str, roots: Sequence[str]) -> bool:
+def _under(path: str, roots: Iterable[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def _reason(e: BaseException) -> str:
+    if isinstance(e, ArticleError):
+        return str(e)
+    if isinstance(e, RecursionError):
+        return "nested too deeply"
+    if isinstance(e, MemoryError):
+        return "out of memory"
+    return f"{type(e).__name__}: {e}"
+
+
+@dataclass
+class _Run:
+    """What one sync's writing phase carries along."""
+
+    report: SyncReport
+    manifest: dict[str, dict[str, Any]]
+    failures: dict[str, dict[str, Any]]
+    existed: set[str]
+    progress: ProgressFn | None
+    total: int = 0
+    done: int = 0
+
+    def advance(self, n: int) -> None:
+        self.done = min(self.total, self.done + n)
+        if self.progress:
+            self.progress(self.done, self.total)
 
 
 class Index:
@@ -226,6 +262,7 @@ class Index:
         self.name = settings.store.collection
         self._lock = threading.RLock()
         self._fault = self._parse_fault(settings.debug_kill_at)
+        self._max_batch: int | None = None
         self._open_collections()
         self.lexical = LexicalIndex(Path(settings.index_dir) / f"lexical-{self.name}")
         self._lexical_ready = False
@@ -250,6 +287,9 @@ class Index:
         self.articles = self.client.get_or_create_collection(
             f"{self.name}_articles", metadata={"kind": "articles"}, embedding_function=None
         )
+        self.failures = self.client.get_or_create_collection(
+            f"{self.name}_failed", metadata={"kind": "failures"}, embedding_function=None
+        )
 
     def _chunker_tag(self) -> str:
         c = self.settings.chunks
@@ -264,7 +304,7 @@ class Index:
     def rebuild(self) -> None:
         """Drops everything; the next sync embeds every article again."""
         with self._lock:
-            for name in (self.name, f"{self.name}_articles"):
+            for name in (self.name, f"{self.name}_articles", f"{self.name}_failed"):
                 try:
                     self.client.delete_collection(name)
                 except Exception:  # noqa: BLE001 - it did not exist
@@ -312,6 +352,12 @@ class Index:
         got = self._get_all(self.articles, ["metadatas"])
         return dict(zip(got["ids"], got["metadatas"]))
 
+    def failed_articles(self) -> dict[str, dict[str, Any]]:
+        """Articles that could not be indexed and are not retried until they change:
+        id → {fingerprint, path, origin, error}."""
+        got = self._get_all(self.failures, ["metadatas"])
+        return dict(zip(got["ids"], got["metadatas"]))
+
     def article(self, article_id: str) -> Article | None:
         got = self.articles.get(ids=[article_id], include=["documents", "metadatas"])
         if not got["ids"]:
@@ -325,6 +371,7 @@ class Index:
             source=m.get("source", ""),
             published=m.get("published_date", ""),
             path=m.get("path", ""),
+            origin=m.get("origin", ""),
         )
 
     def get_chunks(self, ids: Sequence[str]) -> list[StoredChunk]:
@@ -420,46 +467,98 @@ class Index:
         meta.pop("hnsw:space", None)
         self.articles.modify(metadata=meta)
 
+    def _batch_size(self) -> int:
+        """The most records the client takes in one write (Chroma refuses bigger batches)."""
+        if self._max_batch is None:
+            try:
+                self._max_batch = max(1, int(self.client.get_max_batch_size()))
+            except Exception:  # noqa: BLE001 - a client without the call: a size every Chroma takes
+                self._max_batch = 1000
+        return self._max_batch
+
+    def _slices(self, n: int) -> list[slice]:
+        step = self._batch_size()
+        return [slice(i, i + step) for i in range(0, n, step)]
+
     def _remove_orphans(self, manifest: dict[str, dict[str, Any]]) -> int:
         got = self._get_all(self.chunks, ["metadatas"])
         orphans = [cid for cid, m in zip(got["ids"], got["metadatas"]) if m.get("article_id") not in manifest]
-        for i in range(0, len(orphans), _GET_PAGE):
-            self.chunks.delete(ids=orphans[i : i + _GET_PAGE])
+        for part in self._slices(len(orphans)):
+            self.chunks.delete(ids=orphans[part])
         return len(orphans)
 
     def sync(self, paths: Iterable[Path], progress: ProgressFn | None = None) -> SyncReport:
+        """Brings the index in step with the files under ``paths``. A problem with one file or article is
+        a ``report.failed`` entry; only a broken store or embedder raises (IndexError_), and then nothing
+        indexed is lost: the next sync repairs what was interrupted."""
         with self._lock:
-            return self._sync(list(paths), progress)
+            try:
+                return self._sync(list(paths), progress)
+            except BaseException:
+                self._lexical_ready = False  # part of the work may be stored: the next query catches up
+                raise
 
     def _sync(self, paths: list[Path], progress: ProgressFn | None) -> SyncReport:
         t0 = time.perf_counter()
         report = SyncReport()
-        loaded = load_paths(paths, self.settings.max_file_bytes)
-        report.failed = list(loaded.failed)
         manifest = self.manifest()
+        owners = {aid: str(m.get("path", "")) for aid, m in manifest.items()}
+        loaded = load_paths(paths, self.settings.max_file_bytes, self.settings.corpus, owners=owners)
+        report.failed = list(loaded.failed)
         crashed = (self.articles.metadata or {}).get("sync_state") == "running"
+        failures = self.failed_articles()
 
-        current = {a.id: a for _, a in loaded.articles}
-        todo: list[Article] = []
-        for aid, art in current.items():
-            old = manifest.get(aid)
-            if old is None:
-                report.added += 1
-                todo.append(art)
-            elif old.get("fingerprint") != self._fingerprint(art):
-                report.updated += 1
-                todo.append(art)
+        def provably_gone(path: str) -> bool:
+            """Under a synced folder, and neither that file nor a folder above it failed to be read."""
+            if not _under(path, loaded.roots):
+                return False
+            while path not in loaded.failed_files:
+                parent = os.path.dirname(path)
+                if parent == path:
+                    return True
+                path = parent
+            return False
+
+        current: dict[str, Article] = {}
+        held: set[str] = set()  # refused newcomers: the indexed article of that id stays as it is
+        for _, art in loaded.articles:
+            refusal = self._claim_refused(art, manifest.get(art.id), provably_gone)
+            if refusal:
+                report.failed.append(Failure(art.origin or art.id, refusal))
+                held.add(art.id)
             else:
+                current[art.id] = art
+
+        todo: list[Article] = []
+        moved: list[Article] = []
+        cleared: list[str] = []  # failure records that no longer apply
+        for aid, art in current.items():
+            fp = self._fingerprint(art)
+            old = manifest.get(aid)
+            rec = failures.get(aid)
+            if old is not None and old.get("fingerprint") == fp:
                 report.unchanged += 1
+                if old.get("path") != art.path or old.get("origin") != art.origin:
+                    moved.append(art)
+                if rec is not None:
+                    cleared.append(aid)
+            elif rec is not None and rec.get("fingerprint") == fp:
+                error = f"{rec.get('error', 'failed')} (not retried until the file changes)"
+                report.failed.append(Failure(str(rec.get("origin") or aid), error))
+            else:
+                todo.append(art)
         gone = [
             aid
             for aid, m in manifest.items()
-            if aid not in current
-            and _under(m.get("path", ""), loaded.roots)
-            and m.get("path", "") not in loaded.failed_files
+            if aid not in current and aid not in held and provably_gone(str(m.get("path", "")))
+        ]
+        cleared += [
+            aid
+            for aid, rec in failures.items()
+            if aid not in current and aid not in held and provably_gone(str(rec.get("path", "")))
         ]
 
-        if todo or gone or crashed:
+        if todo or gone or crashed or moved or cleared:
             self._set_state(sync_state="running")
             if crashed:
                 n = self._remove_orphans(manifest)
@@ -471,60 +570,143 @@ class Index:
                 manifest.pop(aid, None)
                 report.removed += 1
                 self._reached("removed")
-            report.chunks_embedded = self._embed_articles(todo, manifest, report, progress)
+            for part in self._slices(len(cleared)):
+                self.failures.delete(ids=cleared[part])
+            for aid in cleared:
+                failures.pop(aid, None)
+            for art in moved:
+                self._move(art, manifest)
+            run = _Run(report, manifest, failures, existed=set(manifest), progress=progress)
+            report.chunks_embedded = self._embed_articles(todo, run)
             self._set_state(sync_state="clean", last_sync=datetime.now(UTC).isoformat(timespec="seconds"))
         self.ensure_lexical(manifest)
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _embed_articles(
-        self,
-        todo: list[Article],
-        manifest: dict[str, dict[str, Any]],
-        report: SyncReport,
-        progress: ProgressFn | None,
-    ) -> int:
+    @staticmethod
+    def _claim_refused(
+        art: Article, old: dict[str, Any] | None, provably_gone: Callable[[str], bool]
+    ) -> str | None:
+        """Why ``art`` may not take the id of an article indexed from another file, or None when it may:
+        that file was read by this sync and no longer holds the id (the article moved), or it no
+        longer exists."""
+        owner = str((old or {}).get("path", ""))
+        if not owner or owner == art.path:
+            return None
+        if provably_gone(owner) or not os.path.lexists(owner):
+            return None
+        shown = str((old or {}).get("origin") or Path(owner).name)
+        aid = art.id if len(art.id) <= 120 else art.id[:119] + "…"
+        return one_line(
+            f"article id {aid!r} is already indexed from {shown}; {art.origin or 'this file'} does not "
+            "replace it (rename or remove one of the two)"
+        )
+
+    def _move(self, art: Article, manifest: dict[str, dict[str, Any]]) -> None:
+        """Same article, another file (or an index from before origins were recorded): metadata only."""
+        got = self._get_all(self.chunks, ["metadatas"], where={"article_id": art.id})
+        for part in self._slices(len(got["ids"])):
+            metas = [{**m, "origin": art.origin} for m in got["metadatas"][part]]
+            self.chunks.update(ids=got["ids"][part], metadatas=metas)
+        rec = {**manifest[art.id], "path": art.path, "origin": art.origin}
+        self.articles.update(ids=[art.id], metadatas=[rec])
+        manifest[art.id] = rec
+
+    def _embed_articles(self, todo: list[Article], run: _Run) -> int:
         if not todo:
             return 0
         cfg = self.settings.chunks
-        planned = [(a, chunk_article(a, cfg.size, cfg.overlap)) for a in todo]
-        total = sum(len(c) for _, c in planned)
-        done = 0
-        if progress:
-            progress(0, total)
+        planned: list[tuple[Article, list[Chunk]]] = []
+        for art in todo:
+            try:
+                check_text_size(art.text, self.settings.corpus)  # refused before any embedding
+                planned.append((art, chunk_article(art, cfg.size, cfg.overlap)))
+            except Exception as e:  # noqa: BLE001 - this article's problem, recorded as its failure
+                self._article_failed(art, "split into chunks", e, run)
+        run.total = sum(len(c) for _, c in planned)
+        if run.progress:
+            run.progress(0, run.total)
+        stored = 0
         group: list[tuple[Article, list[Chunk]]] = []
         size = 0
         for art, chunks in planned:
             group.append((art, chunks))
             size += len(chunks)
             if size >= self.settings.embed_batch_chunks:
-                done += self._commit_group(group, manifest)
+                stored += self._commit_safely(group, run)
                 group, size = [], 0
-                if progress:
-                    progress(done, total)
         if group:
-            done += self._commit_group(group, manifest)
-            if progress:
-                progress(done, total)
-        return done
+            stored += self._commit_safely(group, run)
+        return stored
+
+    def _commit_safely(self, group: list[tuple[Article, list[Chunk]]], run: _Run) -> int:
+        """Embeds then stores a group of articles; when that fails, article by article (reusing the
+        vectors), so that one bad article costs only itself. Returns the number of chunks stored."""
+        try:
+            vectors = self._embed_group(group, run)
+        except Exception as e:  # noqa: BLE001 - isolated below
+            if len(group) > 1:
+                return sum(self._commit_safely([item], run) for item in group)
+            self._article_failed(group[0][0], "embedded", e, run, probe=self._probe_embedder)
+            return 0
+        try:
+            self._commit_group(group, vectors, run.manifest)
+        except Exception as e:  # noqa: BLE001 - isolated below
+            self._forget_partial(group, run)
+            if len(group) == 1:
+                self._article_failed(group[0][0], "stored", e, run, probe=self._probe_store)
+                return 0
+            n, at = 0, 0
+            for art, chunks in group:
+                part, at = vectors[at : at + len(chunks)], at + len(chunks)
+                try:
+                    self._commit_group([(art, chunks)], part, run.manifest)
+                except Exception as e2:  # noqa: BLE001 - this article's problem
+                    self._forget_partial([(art, chunks)], run)
+                    self._article_failed(art, "stored", e2, run, probe=self._probe_store)
+                    continue
+                self._article_stored(art, run)
+                n += len(chunks)
+            return n
+        for art, _ in group:
+            self._article_stored(art, run)
+        return len(vectors)
+
+    def _embed_group(self, group: list[tuple[Article, list[Chunk]]], run: _Run) -> list[list[float]]:
+        texts = [embed_text(art.title, c.text) for art, chunks in group for c in chunks]
+        step = max(1, self.settings.embed_batch_chunks)
+        vectors: list[list[float]] = []
+        for i in range(0, len(texts), step):
+            vectors.extend(self.embedder.encode(texts[i : i + step]))
+            run.advance(len(texts[i : i + step]))
+        if len(vectors) != len(texts):
+            raise RuntimeError(f"the embedder returned {len(vectors)} vectors for {len(texts)} texts")
+        return vectors
 
     def _commit_group(
-        self, group: list[tuple[Article, list[Chunk]]], manifest: dict[str, dict[str, Any]]
-    ) -> int:
+        self,
+        group: list[tuple[Article, list[Chunk]]],
+        vectors: list[list[float]],
+        manifest: dict[str, dict[str, Any]],
+    ) -> None:
+        """Replaces the group's articles with their new, already embedded, chunks. Every write is cut to
+        the client's maximum batch size."""
         ids = [a.id for a, _ in group]
         # 1. forget the articles, so a crash from here on makes the next sync redo them
-        self.articles.delete(ids=ids)
+        for part in self._slices(len(ids)):
+            self.articles.delete(ids=ids[part])
         self._reached("manifest_deleted")
         # 2. drop their old chunks (a shorter new version must not leave stale tail chunks)
         self.chunks.delete(where={"article_id": {"$in": ids}})
         self._reached("chunks_deleted")
-        # 3. embed and store the new chunks
-        texts, cids, metas, docs = [], [], [], []
+        # 3. store the new chunks
+        cids: list[str] = []
+        docs: list[str] = []
+        metas: list[dict[str, Any]] = []
         for art, chunks in group:
             for c in chunks:
                 cids.append(c.id)
                 docs.append(c.text)
-                texts.append(embed_text(art.title, c.text))
                 metas.append(
                     {
                         "article_id": art.id,
@@ -535,24 +717,88 @@ class Index:
                         "url": art.url,
                         "source": art.source,
                         "published": art.published_int,
+                        "origin": art.origin,
                     }
                 )
-        if cids:
-            vectors = self.embedder.encode(texts)
-            self.chunks.upsert(ids=cids, embeddings=vectors, documents=docs, metadatas=metas)
+        for part in self._slices(len(cids)):
+            self.chunks.upsert(
+                ids=cids[part], embeddings=vectors[part], documents=docs[part], metadatas=metas[part]
+            )
         self._reached("chunks_stored")
         # 4. record each article (with its fingerprint) only now that its chunks are all stored
         records = [self._article_meta(a, len(c)) for a, c in group]
-        self.articles.upsert(
-            ids=ids,
-            embeddings=[[0.0]] * len(ids),
-            documents=[a.text for a, _ in group],
-            metadatas=records,
-        )
+        texts = [a.text for a, _ in group]
+        for part in self._slices(len(ids)):
+            self.articles.upsert(
+                ids=ids[part],
+                embeddings=[[0.0]] * len(ids[part]),
+                documents=texts[part],
+                metadatas=records[part],
+            )
         for aid, rec in zip(ids, records):
             manifest[aid] = rec
         self._reached("manifest_written")
-        return len(cids)
+
+    def _forget_partial(self, group: list[tuple[Article, list[Chunk]]], run: _Run) -> None:
+        """After a failed write: an article whose record is gone loses its chunks too (it is then simply
+        not indexed); one whose record is still there kept its previous version whole."""
+        try:
+            ids = [a.id for a, _ in group]
+            present = set(self.articles.get(ids=ids, include=[])["ids"])
+            lost = [aid for aid in ids if aid not in present]
+            if lost:
+                self.chunks.delete(where={"article_id": {"$in": lost}})
+        except Exception as e:
+            raise IndexError_(
+                f"the index in {self.where()} stopped answering during a sync ({one_line(_reason(e), 200)}); "
+                "sync again once it works: the interrupted work is repaired then"
+            ) from e
+        for aid in lost:
+            run.manifest.pop(aid, None)
+
+    def _probe_embedder(self) -> None:
+        self.embedder.encode(["probe"])
+
+    def _probe_store(self) -> None:
+        self.client.heartbeat()
+        self.chunks.count()
+
+    def _article_failed(
+        self, art: Article, stage: str, e: BaseException, run: _Run, probe: Callable[[], None] | None = None
+    ) -> None:
+        """Records that ``art`` could not be indexed, with its fingerprint, so that later syncs report it
+        without trying again until it changes. When ``probe`` shows that the embedder or the store fails
+        for anything, the sync stops instead (IndexError_): nothing is recorded against the article."""
+        reason = one_line(str(e) if isinstance(e, ArticleError) else f"could not be {stage}: {_reason(e)}")
+        log.warning("%s %s", art.origin or art.id, reason, exc_info=not isinstance(e, ArticleError))
+        if probe is not None:
+            try:
+                probe()
+            except Exception as pe:
+                what = "embedding model" if probe == self._probe_embedder else f"index in {self.where()}"
+                raise IndexError_(
+                    f"sync stopped: the {what} fails for everything ({one_line(_reason(pe), 200)}); "
+                    "nothing indexed was lost; sync again once it works"
+                ) from e
+        rec = {"fingerprint": self._fingerprint(art), "path": art.path, "origin": art.origin, "error": reason}
+        try:
+            self.failures.upsert(ids=[art.id], embeddings=[[0.0]], metadatas=[rec])
+        except Exception as we:
+            raise IndexError_(
+                f"the index in {self.where()} cannot be written ({one_line(_reason(we), 200)}); "
+                "nothing indexed was lost; sync again once it works"
+            ) from we
+        run.failures[art.id] = rec
+        run.report.failed.append(Failure(art.origin or art.id, reason))
+
+    def _article_stored(self, art: Article, run: _Run) -> None:
+        if art.id in run.existed:
+            run.report.updated += 1
+        else:
+            run.report.added += 1
+        if art.id in run.failures:
+            self.failures.delete(ids=[art.id])
+            run.failures.pop(art.id, None)
 
     def _fingerprint(self, a: Article) -> str:
         # the chunker settings are part of it: changing them re-embeds every article
@@ -567,5 +813,6 @@ class Index:
             "published_date": a.published,
             "published": a.published_int,
             "path": a.path,
+            "origin": a.origin,
             "n_chunks": n_chunks,
         }

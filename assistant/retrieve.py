@@ -180,6 +180,7 @@ def hit_to_document(hit: Hit) -> Document:
             "url": c.url,
             "source": c.source,
             "published": c.published,
+            "origin": c.origin,
             "score": hit.score,
             "dense_score": hit.dense_score,
         },
@@ -198,6 +199,7 @@ def document_to_chunk(doc: Document) -> StoredChunk:
         url=m["url"],
         source=m["source"],
         published=m["published"],
+        origin=m.get("origin", ""),
     )
 
 

@@ -88,5 +88,7 @@ def test_a_sentence_longer_than_a_chunk_is_cut_at_spaces() -> None:
     for c in chunks:
         assert len(c.text) <= 120 and text[c.start : c.end] == c.text
         # never inside a word
-        assert (c.start == 0 or text[c.start - 1].isspace()) and (c.end == len(text) or not text[c.end].isalpha())
+        assert (c.start == 0 or text[c.start - 1].isspace()) and (
+            c.end == len(text) or not text[c.end].isalpha()
+        )
     assert chunks[-1].text.endswith("Short one.")

@@ -40,7 +40,7 @@ def test_index_json_report_and_exit_status(tmp_path: Path) -> None:
     report = json.loads(r.stdout)
     assert report["chunks_embedded"] == 0 and report["unchanged"] == 3
     assert report["failed"] == [
-        {"path": str(corpus / "bad.txt"), "error": "binary file (contains NUL bytes), not a text article"}
+        {"path": "corpus/bad.txt", "error": "binary file (contains NUL bytes), not a text article"}
     ]
 
 

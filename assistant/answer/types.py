@@ -87,12 +87,15 @@ class Citation:
     quote: str  # == article.text[start:end]
     start: int
     end: int
+    origin: str = ""  # the file the article came from, relative to its synced folder's parent
 
 
 def cite(n: int, src: Source, s: Sentence) -> Citation:
     """Citation number n of sentence s of a source."""
     c = src.chunk
-    return Citation(n, c.article_id, c.title, c.url, c.source, src.published_date, s.text, s.start, s.end)
+    return Citation(
+        n, c.article_id, c.title, c.url, c.source, src.published_date, s.text, s.start, s.end, c.origin
+    )
 
 
 @dataclass
