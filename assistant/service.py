@@ -77,7 +77,9 @@ class Assistant:
             self._chains[backend] = build_chain(self, backend)
         return self._chains[backend]
 
-    def standalone(self, question: str, history: Sequence[Turn] = (), backend: str | None = None) -> Standalone:
+    def standalone(
+        self, question: str, history: Sequence[Turn] = (), backend: str | None = None
+    ) -> Standalone:
         """The question as it is searched for: a follow-up rewritten with the conversation (by the chat
         model when the backend has one, else by the rule)."""
         model = self.chat_model if (backend or self.backend) != "extractive" else None

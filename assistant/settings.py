@@ -90,6 +90,43 @@ class UISettings(BaseModel):
     username: str = ""
     password: str = ""
     max_upload_bytes: int = 5_000_000
+    # Host header values the page answers to, besides the bound host and localhost/127.0.0.1 (DNS
+    # rebinding: a web page must not drive this app through a name that resolves to 127.0.0.1).
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # Binding to a non-loopback address without a login needs this explicit flag.
+    allow_public: bool = False
+    max_question_chars: int = 2_000
+    max_history_chars: int = 40_000
+    max_history_turns: int = 40
+    queue_size: int = 32
+    # Request bodies outside the upload route (a question with its history is far smaller).
+    max_request_bytes: int = 1_000_000
+    # Per client (IP address): requests per minute for chat, fetch and login attempts.
+    chat_per_minute: int = 30
+    fetch_per_minute: int = 6
+    login_per_minute: int = 10
+
+
+class FetchSettings(BaseModel):
+    """The one fetcher of web pages and feeds (assistant/corpus/fetch.py)."""
+
+    # Host names and CIDR ranges that may be fetched although they are loopback/private (intranet,
+    # tests): e.g. ["127.0.0.1/32", "intranet.example"]. Empty by default.
+    allow: list[str] = Field(default_factory=list)
+    max_bytes: int = 5_000_000  # decompressed
+    timeout_s: float = 20.0  # for the whole request, redirects included
+    max_redirects: int = 5
+    user_agent: str = "news-assistant/0.1"
+
+
+class CorpusSettings(BaseModel):
+    """Bounds on what one file may hold."""
+
+    max_title_chars: int = 500
+    max_meta_chars: int = 500  # source, url, author, date
+    max_json_depth: int = 20
+    max_records_per_file: int = 5_000
+    max_text_chars: int = 2_000_000  # an article's text; larger ones are refused before embedding
 
 
 class Settings(BaseSettings):
@@ -111,6 +148,8 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ui: UISettings = Field(default_factory=UISettings)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    corpus: CorpusSettings = Field(default_factory=CorpusSettings)
 
     # Test-only fault injection: "<point>:<count>" makes sync SIGKILL its own process the count-th
     # time it reaches that point. See assistant.index.FAULT_POINTS.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -12,6 +13,28 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"  # Debian's; never `playwright install`
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def app_env(root: Path, corpus: Path, **extra: str) -> dict[str, str]:
+    """ASSISTANT_* variables for an app on its own folders under root, answering with quotes only."""
+    return {
+        "ASSISTANT_INDEX_DIR": str(root / "index"),
+        "ASSISTANT_CORPUS_DIRS": json.dumps([str(corpus)]),
+        "ASSISTANT_UPLOAD_DIR": str(root / "uploads"),
+        "ASSISTANT_LLM__BACKEND": "extractive",
+        **{f"ASSISTANT_{k.upper()}": v for k, v in extra.items()},
+    }
 
 
 def free_port() -> int:

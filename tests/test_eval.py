@@ -80,7 +80,11 @@ def test_eval_json_has_exactly_the_documented_keys(tmp_path: Path) -> None:
         "baselines",
     }
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    assert all(f"`{k}`" in readme or k in ("questions", "baselines") for k in out if not k.startswith(("art@", "ans@", "p")))
+    assert all(
+        f"`{k}`" in readme or k in ("questions", "baselines")
+        for k in out
+        if not k.startswith(("art@", "ans@", "p"))
+    )
     assert set(out["baselines"]) == {"bm25", "dense"}
     assert set(out["baselines"]["bm25"]) == {"art@1", "art@5", "ans@1", "ans@5", "mrr@10"}
     assert out["questions"] == 2 and out["quotes_verbatim"] == 1.0
@@ -116,7 +120,9 @@ def test_eval_conversation_figures(tmp_path: Path) -> None:
             }
         )
         + "\n"
-        + json.dumps({"id": "c2", "first_id": "not-in-split", "follow_up": "Why?", "antecedent": ["x"], "answer": "y"})
+        + json.dumps(
+            {"id": "c2", "first_id": "not-in-split", "follow_up": "Why?", "antecedent": ["x"], "answer": "y"}
+        )
         + "\n"
     )
     r = CliRunner().invoke(
@@ -146,5 +152,7 @@ def test_eval_conversation_figures(tmp_path: Path) -> None:
         "carrying_antecedent_where_in_conversation": 1.0,
         "follow_up_answer_contains": 1.0,
     }
-    missing = CliRunner().invoke(app, ["eval", str(split), "--conversation", "--conversations", str(tmp_path / "no.jsonl")])
+    missing = CliRunner().invoke(
+        app, ["eval", str(split), "--conversation", "--conversations", str(tmp_path / "no.jsonl")]
+    )
     assert missing.exit_code == 2 and "no.jsonl not found" in missing.output

@@ -12,33 +12,23 @@ import httpx
 import pytest
 
 from assistant.answer.types import Answer, Citation
-from assistant.ui import (
+from assistant.ui.history import history_turns, lenient_messages, plain_text
+from assistant.ui.page import safe_filename
+from assistant.ui.render import (
     UNDERSTOOD,
-    _plain,
     answer_html,
     draft_html,
     final_html,
-    history_turns,
-    safe_filename,
+    inert,
+    plain_title,
     safe_url,
     source_card,
     sources_html,
 )
 from tests.conftest import REPO, SEED
-from tests.serverutil import free_port, start_app, stop_app
+from tests.serverutil import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop_app
 
 ARTIFACTS = REPO / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 EVIL_TITLE = '<script>window.__xss=1</script>Evil <img src=x onerror="window.__xss=2"> headline'
 EVIL = {
     "title": EVIL_TITLE,
@@ -80,6 +70,25 @@ def test_untrusted_text_is_escaped() -> None:
     assert '<a href="#src-1" class="cite">[1]</a>' in chat
 
 
+def test_links_latex_and_markup_in_chat_text_stay_text() -> None:
+    text = (
+        "See https://evil.example/x, www.evil.example and ask@evil.example: $$\\rule{3000px}{9px}$$ <b>x</b>"
+    )
+    shown = inert(text)
+    for live in ("https://", "www.", "@", "<b>", "$$"):
+        assert live not in shown, live
+    assert plain_text(shown) == text  # and the history a client sends back reads as what was shown
+    assert "http" not in answer_html("Read more at https://evil.example [1].").split("&#58;")[1]
+
+
+def test_titles_become_plain_example_questions() -> None:
+    title = '<img src="https://px.example/p.png"> Storm *hits* $$\\rule{9px}{9px}$$ [coast](javascript:x)'
+    got = plain_title(title)
+    assert "<" not in got and "$" not in got and "*" not in got and "[" not in got
+    assert got.startswith("Storm hits")
+    assert len(plain_title("word " * 1000)) <= 90
+
+
 def test_quote_is_highlighted_in_its_paragraph() -> None:
     text = "First paragraph.\nBefore the quote. The quoted sentence. After it.\nNext paragraph."
     start = text.index("The quoted")
@@ -96,11 +105,22 @@ def test_history_in_every_shape_a_client_sends() -> None:
         {
             "role": "assistant",
             "content": [
-                {"type": "text", "text": final_html(Answer("Energy infrastructure. [1]", question="q", standalone_question="q2"))}
+                {
+                    "type": "text",
+                    "text": final_html(
+                        Answer("Energy infrastructure. [1]", question="q", standalone_question="q2")
+                    ),
+                }
             ],
             "metadata": None,
         },
-        {"role": "user", "content": [{"type": "file", "file": {"path": "/tmp/x.png"}}, {"type": "text", "text": "and this?"}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "file", "file": {"path": "/tmp/x.png"}},
+                {"type": "text", "text": "and this?"},
+            ],
+        },
     ]
     assert history_turns(browser) == [
         ("user", "What did Putin agree to limit attacks on?"),
@@ -118,14 +138,12 @@ def test_history_in_every_shape_a_client_sends() -> None:
         {"role": "user"},
     ]
     assert history_turns(client) == [("user", "Who won?"), ("assistant", "Paul *Lynch* [1]")]
-    assert _plain([{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]) == "a b"
-    assert _plain(None) == "" and _plain(42) == ""
+    assert plain_text([{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]) == "a b"
+    assert plain_text(None) == "" and plain_text(42) == ""
 
 
 def test_chat_history_model_takes_string_or_parts_content() -> None:
     from pydantic import ValidationError
-
-    from assistant.ui import lenient_messages
 
     model = lenient_messages()
     got = model.model_validate(
@@ -135,7 +153,11 @@ def test_chat_history_model_takes_string_or_parts_content() -> None:
             {"role": "user", "content": {"type": "text", "text": "and Zelenskiy?"}},
         ]
     ).model_dump()
-    assert [m["content"][0]["text"] for m in got] == ["What did Putin agree to?", "Energy. [1]", "and Zelenskiy?"]
+    assert [m["content"][0]["text"] for m in got] == [
+        "What did Putin agree to?",
+        "Energy. [1]",
+        "and Zelenskiy?",
+    ]
     with pytest.raises(ValidationError):
         model.model_validate([{"role": "user", "content": 42}])
 
@@ -183,6 +205,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
         "ASSISTANT_CORPUS_DIRS": json.dumps([str(corpus)]),
         "ASSISTANT_UPLOAD_DIR": str(root / "uploads"),
         "ASSISTANT_LLM__BACKEND": "extractive",
+        "ASSISTANT_FETCH__ALLOW": json.dumps(["127.0.0.1/32"]),  # the test serves its own page
     }
     proc, url = start_app(env, free_port(), root / "server.log")
     yield {"url": url, "root": root}
@@ -206,7 +229,11 @@ def test_gradio_client_gets_answer_and_citations(server) -> None:  # type: ignor
 
 
 def _text(content) -> str:  # type: ignore[no-untyped-def]
-    return content if isinstance(content, str) else " ".join(p["text"] for p in content if p.get("type") == "text")
+    return (
+        content
+        if isinstance(content, str)
+        else " ".join(p["text"] for p in content if p.get("type") == "text")
+    )
 
 
 def _as_parts(history: list[dict]) -> list[dict]:  # type: ignore[type-arg]
@@ -225,7 +252,9 @@ def test_gradio_client_follow_up_uses_the_history_in_either_shape(server, shape:
     from gradio_client import Client
 
     client = Client(server["url"], verbose=False)
-    history, _, first, _, _ = client.predict("What did Putin agree to limit attacks on?", [], api_name="/chat")
+    history, _, first, _, _ = client.predict(
+        "What did Putin agree to limit attacks on?", [], api_name="/chat"
+    )
     assert first["rewrite"] == "as asked"
     sent = _as_strings(history) if shape == "strings" else _as_parts(history)
     history, _, answer, _, _ = client.predict("and what did Zelenskiy say?", sent, api_name="/chat")
@@ -234,7 +263,9 @@ def test_gradio_client_follow_up_uses_the_history_in_either_shape(server, shape:
     assert "Understood as: and what did Zelenskiy say?" in _text(history[-1]["content"])
     # a question that names its own subject is left as typed, whatever came before
     sent = _as_strings(history) if shape == "strings" else _as_parts(history)
-    history, _, answer, _, _ = client.predict("Who will lead the US delegation to Saudi Arabia?", sent, api_name="/chat")
+    history, _, answer, _, _ = client.predict(
+        "Who will lead the US delegation to Saudi Arabia?", sent, api_name="/chat"
+    )
     assert answer["standalone_question"] == "Who will lead the US delegation to Saudi Arabia?"
     assert answer["rewrite"] == "as asked" and "Rubio" in answer["answer"]
     assert "Understood as" not in _text(history[-1]["content"])
@@ -411,3 +442,11 @@ def test_login_when_username_and_password_are_set(tmp_path: Path) -> None:
         assert "energy infrastructure" in answer["answer"]
     finally:
         stop_app(proc)
+
+
+def test_history_text_of_hostile_markup_is_read_in_one_pass() -> None:
+    # once quadratic: "<" * n without ">" was retried from every "<"
+    assert plain_text("<" * 100_000) == "<" * 100_000
+    assert plain_text("‹" * 100_000) == "‹" * 100_000
+    assert plain_text('<div class="understood">' + "x" * 100_000) == "x" * 100_000
+    assert plain_text('a <b>x</b> <div class="understood">Understood as: q</div> y') == "a x  y"
