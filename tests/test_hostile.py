@@ -168,7 +168,8 @@ def test_fetching_the_app_itself_or_any_private_address_is_refused(server) -> No
         assert "gradio" not in line.lower() and "Traceback" not in line
     assert all(UNREACHABLE in line for line in lines[:-1]), lines
     assert "http(s)" in lines[-1]
-    assert not (server["root"] / "uploads").exists() or not any((server["root"] / "uploads").iterdir())
+    fetched = server["root"] / "uploads" / "fetched"
+    assert not fetched.exists() or not any(fetched.iterdir())
     still_serving(server["url"])
 
 
