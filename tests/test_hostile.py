@@ -30,8 +30,8 @@ MARKUP_ARTICLE = {
     "url": "https://news.example.org/bridge",
     "source": "example.org",
     "published": "2025-03-18",
-    "text": "The harbour bridge reopened on Tuesday after repairs, officials said. "
-    "Details are at https://evil.invalid/phish and www.evil.invalid, or write to press@evil.invalid.",
+    "text": "The harbour bridge reopened on Tuesday after repairs, officials said on https://evil.invalid/phish "
+    "and www.evil.invalid (questions to press@evil.invalid).",
 }
 
 
@@ -303,6 +303,7 @@ def test_the_page_renders_links_latex_and_markup_as_text(server) -> None:  # typ
             page.goto(server["url"])
             page.wait_for_selector("#question textarea")
             chat = page.locator("#chat")
+            # each answer is waited for: two more messages, the last one no longer the "…" placeholder
             for n, question in enumerate(
                 [
                     "Where can I find details about the harbour bridge repairs?",
@@ -312,11 +313,12 @@ def test_the_page_renders_links_latex_and_markup_as_text(server) -> None:  # typ
                 page.fill("#question textarea", question)
                 page.click("#ask")
                 page.wait_for_function(
-                    f"() => document.querySelectorAll('#chat .message-row, #chat [data-testid=bot]').length > {n}"
-                    " && document.querySelector('#answer-note').innerText.includes('Answered by')",
+                    "(n) => { const m = [...document.querySelectorAll('#chat .message-content')];"
+                    " return m.length >= n && m.at(-1).innerText.trim() !== '…'"
+                    " && m.at(-1).innerText.trim() !== ''; }",
+                    arg=2 * (n + 1),
                     timeout=60_000,
                 )
-                page.wait_for_timeout(500)
             text = chat.inner_text()
             assert (
                 "https://evil.invalid/phish" in text and "press@evil.invalid" in text
