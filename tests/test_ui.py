@@ -450,3 +450,37 @@ def test_history_text_of_hostile_markup_is_read_in_one_pass() -> None:
     assert plain_text("‹" * 100_000) == "‹" * 100_000
     assert plain_text('<div class="understood">' + "x" * 100_000) == "x" * 100_000
     assert plain_text('a <b>x</b> <div class="understood">Understood as: q</div> y') == "a x  y"
+
+
+def test_a_failing_sync_is_one_line_and_stays_in_the_status_until_a_sync_succeeds(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from assistant.settings import Settings
+    from assistant.ui.page import ChatApp
+
+    class Store:  # our own logic under test: a store whose sync raises, then works
+        fail = True
+
+        def stats(self) -> dict[str, object]:
+            return {"articles": 1, "chunks": 2, "embedding_model": "m"}
+
+    store = Store()
+
+    def sync(folders: object, progress: object = None) -> object:
+        if store.fail:
+            raise RecursionError("maximum recursion depth exceeded")
+        return SimpleNamespace(
+            added=0, updated=0, unchanged=1, removed=0, failed=[], chunks_embedded=0, seconds=0.1
+        )
+
+    settings = Settings(index_dir=tmp_path / "i", corpus_dirs=[tmp_path / "c"], upload_dir=tmp_path / "u")
+    fake = SimpleNamespace(
+        settings=settings, index=store, backend_label="quotes only", backend="extractive", sync=sync
+    )
+    app = ChatApp(fake)  # type: ignore[arg-type]
+    line = app._reindex()
+    assert line.startswith("Re-index failed (RecursionError") and "still there" in line
+    assert "The last sync failed" in app.status() and "RecursionError: maximum recursion" in app.status()
+    store.fail = False
+    assert app._reindex().startswith("Re-indexed: 0 added")
+    assert "failed" not in app.status()

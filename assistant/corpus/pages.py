@@ -14,7 +14,8 @@ from assistant.corpus.fetch import fetch
 from assistant.corpus.files import ArticleError, parse_html, parse_txt
 from assistant.settings import CorpusSettings, FetchSettings
 
-_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+# What a file name keeps (uploads and fetched pages); every other run becomes "-".
+SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def save_page(url: str, settings: FetchSettings, limits: CorpusSettings, folder:
     else:
         art = parse_html(Path("page.html"), page.text(), rel=final, url=final, limits=limits)
     where = urlparse(final)
-    slug = _SLUG.sub("-", where.netloc + where.path).strip("-")[:80] or "page"
+    slug = SAFE_NAME.sub("-", where.netloc + where.path).strip("-")[:80] or "page"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{slug}.md"
     source = art.source or where.hostname or ""

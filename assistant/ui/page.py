@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import shutil
 import threading
 import time
@@ -17,6 +16,7 @@ from typing import Any
 
 from assistant.answer.types import Answer
 from assistant.corpus import SUPPORTED_SUFFIXES
+from assistant.corpus.pages import SAFE_NAME
 from assistant.service import Assistant
 from assistant.ui.history import history_turns, lenient_messages
 from assistant.ui.render import (
@@ -69,8 +69,6 @@ JS = """
 }
 """
 
-SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
 
 def client_of(request: Any) -> str:
     """The caller's address from a gr.Request ("" when unknown)."""
@@ -96,7 +94,7 @@ class ChatApp:
         ui = self.settings.ui
         self.chat_limiter = RateLimiter(ui.chat_per_minute)
         self.fetch_limiter = RateLimiter(ui.fetch_per_minute)
-        self.startup_problem = ""
+        self.sync_problem = ""  # why the last sync (the start-up one included) failed, shown in the status
         self.last_failed: list[Any] = []
 
     def request_problem(self, message: str, history: list[Any], client: str) -> tuple[str, str]:
@@ -246,10 +244,11 @@ class ChatApp:
             return "A re-index is already running; questions keep working meanwhile."
         try:
             line = self._sync(progress)
-            self.startup_problem = ""
+            self.sync_problem = ""
             return line
         except Exception as e:  # noqa: BLE001 - the page keeps serving what is indexed
             log.exception("re-index failed")
+            self.sync_problem = f"The last sync failed ({type(e).__name__}: {str(e)[:200]})."
             return f"Re-index failed ({type(e).__name__}: {str(e)[:200]}); what was indexed before is still there."
         finally:
             self._reindex_lock.release()
@@ -276,7 +275,7 @@ class ChatApp:
 
     def status(self) -> str:
         line = status_markdown(self.assistant.index.stats(), self.assistant.backend_label)
-        return f"{line}  \n⚠ {inert(self.startup_problem)}" if self.startup_problem else line
+        return f"{line}  \n⚠ {inert(self.sync_problem)}" if self.sync_problem else line
 
     def examples(self) -> list[str]:
         ex = []
