@@ -3,7 +3,8 @@
 A question is a follow-up only when it cannot stand alone:
 - it opens with a conjunction or asks "what about …" ("and what did Zelenskiy say?", "and Biden?");
 - a pronoun has nothing in the question it could stand for ("What did he say?", "Which asteroid did it
-  hit?", but not "Actor Tony Dow died. He was best known for…" or "Which company said it would…");
+  hit?", but not "Actor Brannon Vale retired. He is best remembered for…" or "Which shipping firm said it
+  would…");
 - it ends on "it", "that", "there"… ("What did Zelenskiy say about it?", "When was that?"), a
   demonstrative is the subject of its verb ("What did that mean?") or points back ("How much is that
   deal worth?"), or it asks for "the same" or "else";
@@ -195,7 +196,7 @@ def _unbound_pronoun(sentences: list[tuple[list[str], list[str]]]) -> bool:
             own_subject = words[0] in _WH and i > 0 and words[i - 1] in AUX
             if not own_subject and sentence.first_antecedent(w) < i:
                 continue
-            # "With his 61st home run, which Yankees star…": a name after a possessive that opens the sentence
+            # "With her third title, which Dutch cyclist…": a name after a possessive that opens the sentence
             opens = i == 1 and words[0] in OPENING_PREPOSITIONS
             if (
                 w in POSSESSIVE
@@ -244,7 +245,7 @@ _NOT_NAMES = STOPWORDS | QUESTION_WORDS | AUX
 
 
 def _names(text: str, limit: int = 4) -> list[str]:
-    """Runs of capitalised words ("Paul Lynch", "Booker Prize") in each sentence, without a dateline,
+    """Runs of capitalised words ("Idris Penhallow", "Halvard Prize") in each sentence, without a dateline,
     leading stopwords ("The") or a lone capitalised word that only opens its sentence."""
     out: list[str] = []
     for s, e in sentence_spans(text):

@@ -2,7 +2,7 @@
 scoring, the extractive answerer, quotes and the claims of a model's answer.
 
 Each line (paragraph) is split by sentencex (Wikimedia's rule-based segmenter, which knows news
-abbreviations such as "Rep.", "U.S.", "Jan." or "No. 1" and initials such as "J. K. Rowling"); the
+abbreviations such as "Rep.", "U.S.", "Jan." or "No. 1" and initials such as "R. T. Vance"); the
 spans are offsets into the text, so ``text[start:end]`` is always the sentence itself.
 
 The segmenter takes quadratic time on some text (100 KB of opening quotation marks, "‘‘‘…" or "```…",

@@ -93,12 +93,12 @@ def test_split_claims_keeps_trailing_markers_with_their_sentence() -> None:
 
 
 def test_an_answer_that_only_repeats_the_question_is_no_answer() -> None:
-    q = "Which fellow author did the novelist get in a row with?"
-    assert restates_question("The novelist. [1]", q)
-    assert restates_question("The novelist’s row was with a fellow author. [1]", q)
-    assert not restates_question("The novelist got in a row with Joanne Harris. [1]", q)
+    q = "Which rival chef did the restaurateur fall out with?"
+    assert restates_question("The restaurateur. [1]", q)
+    assert restates_question("The restaurateur’s falling out was with a rival chef. [1]", q)
+    assert not restates_question("The restaurateur fell out with Oskar Brandt. [1]", q)
     # one sentence that adds something is enough
-    assert not restates_question("The novelist got in a row. [1] It was with Joanne Harris. [2]", q)
+    assert not restates_question("The restaurateur did fall out. [1] It was with Oskar Brandt. [2]", q)
     assert not restates_question("", q)
 
 

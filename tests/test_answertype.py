@@ -9,16 +9,17 @@ from assistant.textutil import content_terms
 @pytest.mark.parametrize(
     ("question", "kind"),
     [
-        ("Microsoft retired Internet Explorer this week. What year did it debut?", "year"),
-        ("She became the first American woman to reach the final since:", "year"),
+        ("The Dunmore ferry made its last crossing this week. What year did it first sail?", "year"),
+        ("In what year was the lighthouse built?", "year"),
+        ("What decade did the mill close in?", "year"),
         ("What percentage of voters backed the measure?", "percent"),
         ("How much did the painting sell for?", "money"),
-        ("How many flights were canceled?", "count"),
-        ("When will the rocket launch?", "date"),
-        ("Scott is a Republican senator for which state?", "state"),
-        ("Liz Truss became prime minister of which country?", "country"),
-        ("Who won the Booker Prize?", "name"),
-        ("What did the scientists find?", "other"),
+        ("How many ferries were delayed by the fog?", "count"),
+        ("When will the new library open?", "date"),
+        ("Senator Edda Morrow represents which state?", "state"),
+        ("The Orvell glassworks moved its headquarters to which country?", "country"),
+        ("Who won the Halvard Prize for poetry?", "name"),
+        ("What did the auditors recommend?", "other"),
     ],
 )
 def test_expected_kind(question: str, kind: str) -> None:
@@ -28,17 +29,20 @@ def test_expected_kind(question: str, kind: str) -> None:
 @pytest.mark.parametrize(
     ("question", "sentence", "held"),
     [
-        ("What year did the browser debut?", "It ran from 1995 to 2022.", 1.0),
-        ("What year did the browser debut?", "Some 27 years after it debuted, it was retired.", 0.0),
+        ("What year did the ferry first sail?", "It sailed from 1987 to 2019.", 1.0),
+        ("What year did the ferry first sail?", "Some 32 years after it first sailed, it was retired.", 0.0),
         # a year the question already names is not an answer
         ("What year after 2020 did sales fall?", "Sales in 2020 were flat.", 0.0),
-        ("What percentage of Californians back it?", "About 85% of residents back it.", 1.0),
-        ("What percentage of Californians back it?", "Most residents back it.", 0.0),
+        ("What percentage of members back the merger?", "About 62% of members back it.", 1.0),
+        ("What percentage of members back the merger?", "Most members back it.", 0.0),
         ("How much did the painting sell for?", "It sold for $12.5 million on Tuesday.", 1.0),
-        ("Scott is a senator for which state?", "The South Carolina senator spoke on Monday.", 1.0),
-        ("Scott is a senator for which state?", "The senator spoke in North Charleston.", 0.0),
-        ("Who won the Booker Prize?", "Irish writer Paul Lynch won the Booker Prize.", 1.0),
-        ("Who won the Booker Prize?", "the Booker Prize was awarded on Sunday.", 0.0),
+        ("Senator Morrow represents which state?", "The Montana senator spoke on Monday.", 1.0),
+        ("Senator Morrow represents which state?", "The senator spoke in Billings.", 0.0),
+        # a state the question already names is not an answer
+        ("Which state beside Oregon ran out of water?", "Oregon declared a drought.", 0.0),
+        ("The glassworks moved to which country?", "It moved from Belgium to Portugal.", 1.0),
+        ("Who won the Halvard Prize?", "Welsh poet Idris Penhallow won the Halvard Prize.", 1.0),
+        ("Who won the Halvard Prize?", "the Halvard Prize was awarded on Sunday.", 0.0),
     ],
 )
 def test_holds_kind(question: str, sentence: str, held: float) -> None:

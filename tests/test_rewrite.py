@@ -13,8 +13,8 @@ HISTORY = [
     ("assistant", "Putin agreed to limit attacks on Ukraine's energy infrastructure. [1]"),
 ]
 PRIZE = [
-    ("user", "Who won the Booker Prize?"),
-    ("assistant", "Irish writer Paul Lynch won the Booker Prize for his novel Prophet Song. [1]"),
+    ("user", "Who won the Halvard Prize?"),
+    ("assistant", "Welsh poet Idris Penhallow won the Halvard Prize for his collection Salt Lanterns. [1]"),
 ]
 
 
@@ -23,7 +23,7 @@ PRIZE = [
     [
         "and what did Zelenskiy say?",
         "And Biden?",
-        "What about the United Kingdom?",
+        "What about Norway?",
         "how about Zelenskiy?",
         "What did he say?",
         "Where is she from?",
@@ -37,8 +37,8 @@ PRIZE = [
         "How many?",
         "For how long?",
         "Who won?",
-        "Which asteroid did it hit?",
-        "Which union is behind that strike?",
+        "Which comet did it photograph?",
+        "Which union is behind that walkout?",
         "Who was their playoff MVP?",
         "Who's their leader?",
         "Who lent it to her?",
@@ -59,20 +59,20 @@ def test_questions_that_cannot_stand_alone_are_follow_ups(question: str) -> None
     "question",
     [
         "Who is the new CEO of Twitter?",
-        "Which state is Santos from?",
-        "Who won the Booker Prize this year?",
+        "Which state is Senator Edda Morrow from?",
+        "Who won the Halvard Prize for poetry this year?",
         "Which river flooded Marlow in March?",
-        "Actor Tony Dow died this week. He was best known for which TV show?",
-        "Which company said it would cut 10,000 jobs?",
-        "Why did some cities cancel their fireworks displays?",
+        "Actor Brannon Vale retired on Monday. He is best remembered for which radio drama?",
+        "Which shipping firm said it would close 40 depots?",
+        "Why did some towns postpone their harvest fairs?",
         "How long did the rescue take?",
         "What did the central bank decide on Wednesday?",
-        "It's official: the album comes out in July. What is it titled?",
-        "With his 61st home run, which Yankees star tied the record?",
-        "Scientists believe they have found the cause. What is it?",
+        "It's confirmed: the band's fifth record arrives in October. What is it named?",
+        "With his 500th wicket, which Lancashire bowler set the county record?",
+        "Engineers say they have traced the fault. What is it?",
         "Is it true that the bridge reopened?",
-        "Which hurricane that has hit Florida is the strongest?",
-        "Who is Santos?",
+        "Which typhoon that has hit Okinawa is the strongest?",
+        "Who is Edda Morrow?",
         "How long did it take rescuers to reach the miners?",
         "What is the capital of France?",
     ],
@@ -89,9 +89,9 @@ def test_the_rule_adds_the_conversation_s_topic() -> None:
     )
     # a pronoun about the person the last answer named gets that name first
     got = rule_rewrite("Where is he from?", PRIZE)
-    assert got.startswith("Where is he from? (") and got.index("Paul Lynch") < got.index("Booker Prize")
+    assert got.startswith("Where is he from? (") and got.index("Idris Penhallow") < got.index("Halvard Prize")
     got = standalone("Where is he from?", PRIZE)
-    assert got.how == "rule" and "Paul Lynch" in got.question
+    assert got.how == "rule" and "Idris Penhallow" in got.question
 
 
 def test_days_and_months_are_not_taken_for_the_topic() -> None:
@@ -170,4 +170,4 @@ def test_a_failing_model_falls_back_to_the_rule() -> None:
 
     got = standalone("And Biden?", PRIZE, Broken(), prompts.load("condense"))
     assert got.how == "llm rejected" and got.question == rule_rewrite("And Biden?", PRIZE)
-    assert got.question.startswith("And Biden? (") and "Booker Prize" in got.question
+    assert got.question.startswith("And Biden? (") and "Halvard Prize" in got.question

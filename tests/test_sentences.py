@@ -17,12 +17,12 @@ def split(text: str) -> list[str]:
     "text, sentences",
     [
         (
-            "US Rep. George Santos was expelled on Friday. He is the sixth member expelled.",
-            ["US Rep. George Santos was expelled on Friday.", "He is the sixth member expelled."],
+            "US Rep. Dana Whitfield was censured on Friday. She is the third member censured.",
+            ["US Rep. Dana Whitfield was censured on Friday.", "She is the third member censured."],
         ),
         (
-            "Sen. Bob Menendez met Gov. Ron DeSantis. They talked.",
-            ["Sen. Bob Menendez met Gov. Ron DeSantis.", "They talked."],
+            "Sen. Ada Price met Gov. Tom Reyes. They talked.",
+            ["Sen. Ada Price met Gov. Tom Reyes.", "They talked."],
         ),
         (
             "Gen. Mark Milley and Lt. Col. Vindman spoke. Then left.",
@@ -49,8 +49,8 @@ def split(text: str) -> list[str]:
             ["Apple Inc. said sales rose.", "Acme Corp. agreed."],
         ),
         (
-            "Author J. K. Rowling replied. Others did too.",
-            ["Author J. K. Rowling replied.", "Others did too."],
+            "Author R. T. Vance replied. Others did too.",
+            ["Author R. T. Vance replied.", "Others did too."],
         ),
         (
             "Inflation rose 3.5 percent. Costs hit $1.2 billion.",

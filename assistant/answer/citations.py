@@ -84,7 +84,7 @@ def support_of(claim: Claim, s: Sentence, context_terms: frozenset[str] = frozen
     """How well sentence s supports the claim, 0 when it does not: the share of what the claim adds
     that the sentence holds (or, for a claim that only restates the question, of its words).
     context_terms: the words of the source's title and of the sentences next to s, where a name the
-    claim uses may stand instead ("Former NFL player Russell Okung…" before "He says he lost…")."""
+    claim uses may stand instead ("Retired sprinter Ola Brandt…" before "She says she trained…")."""
     if not claim.terms:
         return 0.0
     if claim.new_numbers - numbers(s.text):
@@ -181,8 +181,8 @@ def resolve_citations(
 
 
 def restates_question(text: str, question: str) -> bool:
-    """True when no sentence of an answer says anything the question does not ("Rowling." for "Which
-    author did Rowling get in a row with?"): the model gave no answer."""
+    """True when no sentence of an answer says anything the question does not ("The chef." for "Which
+    rival did the chef fall out with?"): the model gave no answer."""
     q_terms = set(content_terms(question))
     claims = [set(content_terms(claim)) for claim, _ in split_claims(text)]
     return bool(claims) and all(terms <= q_terms for terms in claims)
