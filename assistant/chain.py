@@ -36,6 +36,9 @@ class Steps(Protocol):
     settings: Settings
     chat_model: Any
 
+    @property
+    def min_support(self) -> float: ...
+
     def standalone(
         self, question: str, history: Sequence[Turn] = (), backend: str | None = None
     ) -> Standalone: ...
@@ -118,7 +121,7 @@ def build_chain(assistant: Steps, backend: str) -> Runnable[Request, dict[str, A
         sources, support = assistant.rerank(
             state.query, list(state.docs), state.request.today, context=context
         )
-        ok = is_supported(support, cfg.min_support)
+        ok = is_supported(support, assistant.min_support)
         return replace(state, sources=tuple(sources), support=support, supported=ok)
 
     def answer(states: Iterator[State]) -> Iterator[dict[str, Any]]:
@@ -136,7 +139,7 @@ def build_chain(assistant: Steps, backend: str) -> Runnable[Request, dict[str, A
         assert support is not None
         if not state.supported:
             ans.text, ans.refused = refusal_text(state.request.question), True
-            ans.notes.append(why_refused(support, cfg.min_support))
+            ans.notes.append(why_refused(support, assistant.min_support))
         elif write is None:
             ans.text, ans.citations = extractive_answer(sources, cfg.max_sentences)
         else:

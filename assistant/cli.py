@@ -314,27 +314,46 @@ def eval_(
             "--conversations", help="Follow-up set, JSON lines (default: bench/conversations.jsonl)."
         ),
     ] = None,
+    folds: Annotated[
+        bool,
+        typer.Option(
+            "--folds/--no-folds",
+            help="Also refit the weights on half of the weeks and measure on the other half (out-of-fold).",
+        ),
+    ] = True,
+    shipped: Annotated[
+        bool,
+        typer.Option(
+            "--shipped/--no-shipped",
+            help="Also measure the packaged weights (--no-shipped: out-of-fold only).",
+        ),
+    ] = True,
     as_json: JsonOut = False,
 ) -> None:
-    """Retrieval, answer, citation and refusal figures on a QA split, beside BM25-only and dense-only baselines."""
-    from assistant.evaluate import format_table, run_eval
-    from assistant.evaluate_conversation import (
+    """Retrieval, answer, citation and refusal figures on a QA split: as shipped and out-of-fold, beside
+    BM25-only and dense-only baselines."""
+    from assistant.evaluate.conversation import (
         DEFAULT_CONVERSATIONS,
         format_conversation,
         run_conversation_eval,
     )
+    from assistant.evaluate.report import format_table, run_eval
 
     for name in ("articles.jsonl", "questions.jsonl"):
         if not (split_dir / name).is_file():
             fail(f"{split_dir / name} not found: a split folder holds articles.jsonl and questions.jsonl")
     conv_file = conversations or DEFAULT_CONVERSATIONS
+    if conversation and not shipped:
+        fail("--conversation compares with the shipped answers: drop --no-shipped")
     if conversation and not conv_file.is_file():
         fail(f"{conv_file} not found: the follow-up set is a JSON-lines file")
     settings = make_settings(None, backend)
     settings.index_dir = index_dir or settings.index_dir / f"eval-{split_dir.resolve().name}"
     assistant = build(settings, with_llm=True)
     with progress_bar("questions") as update:
-        out = run_eval(assistant, split_dir, limit=limit, backend=None, progress=update)
+        out = run_eval(
+            assistant, split_dir, limit=limit, backend=None, folds=folds, shipped=shipped, progress=update
+        )
     conv = None
     if conversation:
         with progress_bar("conversations") as update:

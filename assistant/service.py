@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from langchain_core.runnables import Runnable
 
 from assistant import prompts
 from assistant.answer.gate import SupportGate
-from assistant.answer.models import RerankModel
+from assistant.answer.models import Fitted, RerankModel, load_fitted
 from assistant.answer.scoring import SentenceScorer
 from assistant.answer.types import Answer, Citation, Source, Support, make_sources
 from assistant.chain import Request, build_chain
@@ -38,12 +38,18 @@ class Assistant:
     scorer: SentenceScorer
     reranker: RerankModel = field(default_factory=RerankModel)
     gate: SupportGate = field(default_factory=SupportGate)
+    fitted: Fitted = field(default_factory=Fitted)
     backend: str = "extractive"
     chat_model: Any = None
     _chains: dict[str, Runnable] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, with_llm: bool = True) -> Assistant:
+    def from_settings(
+        cls, settings: Settings, *, with_llm: bool = True, fitted: Fitted | None = None
+    ) -> Assistant:
+        """fitted: weights to answer with instead of the settings' file (out-of-fold evaluation)."""
+        if fitted is None:
+            fitted = load_fitted(Path(settings.answer.weights_file) if settings.answer.weights_file else None)
         embedder = make_embedder(settings)
         client = make_chroma_client(settings)
         index = Index(settings, embedder, client)
@@ -55,10 +61,33 @@ class Assistant:
             index=index,
             search=search,
             retriever=retriever,
-            scorer=SentenceScorer(embedder, idf=lambda term: index.lexical.idf(term)),
+            scorer=SentenceScorer(embedder, idf=lambda term: index.lexical.idf(term), model=fitted.sentence),
+            reranker=fitted.rerank,
+            gate=SupportGate(fitted.support),
+            fitted=fitted,
             backend=backend,
             chat_model=model,
         )
+
+    def with_fitted(self, fitted: Fitted) -> Assistant:
+        """The same assistant (index, models, chat model) answering with other fitted weights."""
+        scorer = SentenceScorer(
+            self.scorer.embedder, self.scorer.idf, fitted.sentence, self.scorer.max_embedded
+        )
+        return replace(
+            self,
+            scorer=scorer,
+            reranker=fitted.rerank,
+            gate=SupportGate(fitted.support),
+            fitted=fitted,
+            _chains={},
+        )
+
+    @property
+    def min_support(self) -> float:
+        """The support threshold: the setting when given, else the fitted one."""
+        given = self.settings.answer.min_support
+        return self.fitted.min_support if given is None else given
 
     @property
     def backend_label(self) -> str:

@@ -51,12 +51,13 @@ class RetrievalSettings(BaseModel):
 
 
 class AnswerSettings(BaseModel):
-    # Refuse when the calibrated probability that the sources hold the answer is below this
-    # (assistant/answer/models.py, SupportModel). Higher refuses more. 0.42 keeps the dev split's refusal of
-    # unanswerable questions where 0.5 had it with the one-source estimate (0.85); held out (odd/even
-    # questions) it answers 0.962 of answerable ones and refuses 0.845 of unanswerable ones, against
-    # 0.943 and 0.850 before (bench/fit_models.py).
-    min_support: float = 0.42
+    # The fitted weights (sentence scoring, reranker, support estimate, support threshold): empty means
+    # the packaged assistant/answer/fitted.json, written by bench/fit_models.py; else a path to such a file.
+    weights_file: str = ""
+    # Refuse when the calibrated probability that the sources hold the answer is below this. Empty
+    # (default): the threshold in the weights file, chosen with them by a rule (refuse 0.85 of the
+    # training questions asked with every article holding their answer removed). Higher refuses more.
+    min_support: float | None = None
     # When an LLM says the sources hold no answer and the estimate is below this, the answer is a
     # refusal; at or above it the best sentences are quoted instead. 0 (default): the estimate alone
     # decides: on the dev split the packaged 1.5B model's "no" refused 8 answerable questions the
@@ -79,8 +80,16 @@ class LLMSettings(BaseModel):
     temperature: float = 0.0
     max_tokens: int = 256
     n_ctx: int = 4096
+    # llama.cpp threads writing the answer, token by token (0: all cores).
     n_threads: int = 0
+    # llama.cpp threads reading the prompt (prefill; 0: all cores).
+    n_threads_batch: int = 0
     n_batch: int = 512
+    flash_attn: bool = False
+    # RAM for saved llama.cpp prompt states (0: none). The answer prompt's constant instructions are
+    # evaluated once at model load and reused, so only the date, sources and question are read per
+    # question, even after another prompt (a follow-up's rewrite) ran in between.
+    prompt_cache_mb: int = 128
 
 
 class UISettings(BaseModel):

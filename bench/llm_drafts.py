@@ -34,7 +34,7 @@ def record(split: Path, index_dir: Path, out: Path, limit: int | None) -> None:
 
     from assistant import prompts
     from assistant.answer.gate import is_supported
-    from assistant.evaluate import load_split
+    from assistant.evaluate.split import load_split
     from assistant.service import Assistant
     from assistant.settings import Settings
 
@@ -54,7 +54,7 @@ def record(split: Path, index_dir: Path, out: Path, limit: int | None) -> None:
         for i, q in enumerate(questions[:limit] if limit else questions):
             r = assistant.candidates_retriever(q.date, None, scope_from=q.question)
             sources, support = assistant.rerank(q.question, r.invoke(q.question), q.date)
-            if not is_supported(support, settings.answer.min_support):
+            if not is_supported(support, assistant.min_support):
                 continue
             draft = write.invoke(
                 {

@@ -5,7 +5,7 @@ Targets: every public text-taking function of ``answertype``, ``textutil``, ``re
 ``sentences`` and ``answer/*``, and every compiled pattern of those modules applied directly (``finditer``,
 which tries every start position, as ``search``, ``sub`` and ``split`` do). Inputs: repetitions of
 generic hostile units ("(", '"', "a ", digits, runs without spaces, unicode, whitespace) and of each
-pattern's own keywords and separators ("state is ", "since" followed by a run of spaces, "1,").
+pattern's own keywords and separators ("in what ", "what" followed by a run of spaces, "1,").
 
 A screening pass at 1 KB and 8 KB picks each target's worst inputs (slowest, fastest-growing); those are
 timed at two sizes, 50 KB and 100 KB by default, and the ratio is printed: about 2 is linear, about 4
@@ -170,7 +170,7 @@ def pattern_words(pattern: re.Pattern[str]) -> tuple[list[str], list[str]]:
 
 def keyword_specs(words: list[str], punct: list[str], limit: int = 40) -> list[Spec]:
     """Hostile inputs from a rule's own words and separators: each word repeated, each word followed
-    by a long run of spaces, neighbouring words repeated together ("state is "), punctuation runs."""
+    by a long run of spaces, neighbouring words repeated together ("in what "), punctuation runs."""
     distinct = list(dict.fromkeys(w.lower() for w in words))
     kinds: list[list[Spec]] = [
         [Spec(w + " ") for w in distinct],
@@ -235,8 +235,8 @@ NORMAL_ARTICLE = (
     "Governor Jane Smith of Ohio said inflation was slowing. The vote was 7 to 2 in 2023."
 )
 HISTORY: list[tuple[str, str]] = [
-    ("user", "Who won the Booker Prize in 2023?"),
-    ("assistant", "Paul Lynch won the Booker Prize for Prophet Song [1]."),
+    ("user", "Who won the Halvard Prize in 2023?"),
+    ("assistant", "Idris Penhallow won the Halvard Prize for Salt Lanterns [1]."),
 ]
 KIND_QUESTIONS = {
     "year": "In what year did the bank open?",
@@ -246,7 +246,7 @@ KIND_QUESTIONS = {
     "date": "When did the volcano erupt?",
     "state": "Which state is the senator from?",
     "country": "Which country won the cup?",
-    "name": "Who won the Booker Prize?",
+    "name": "Who won the Halvard Prize?",
     "other": "Why did the bank keep rates steady?",
 }
 
@@ -312,7 +312,7 @@ def function_targets() -> list[Target]:
     kw_claims = tuple(_patterns_specs((citations, quotes, refusal, answertype, textutil)))
     kw_quotes = tuple(_patterns_specs((quotes,)))
     kw_refusal = tuple(_patterns_specs((refusal,)))
-    q = "Who won the Booker Prize?"
+    q = "Who won the Halvard Prize?"
     targets = [
         Target("answertype.expected_kind", _expected_kind, kw_answer),
         Target("answertype.holds_kind(question)", _holds_kind_question, kw_answer),
@@ -338,7 +338,7 @@ def function_targets() -> list[Target]:
         Target("rewrite.rule_rewrite", lambda t: rewrite.rule_rewrite(t, HISTORY), kw_rewrite),
         Target(
             "rewrite.rule_context(history question)",
-            lambda t: rewrite.rule_context("And why?", [("user", t), ("assistant", "Paul Lynch [1].")]),
+            lambda t: rewrite.rule_context("And why?", [("user", t), ("assistant", "Idris Penhallow [1].")]),
             kw_rewrite,
         ),
         Target(
@@ -391,6 +391,7 @@ def function_targets() -> list[Target]:
         ),
         Target("scoring.score(question)", lambda t: _score(t, NORMAL_ARTICLE), kw_answer),
         Target("scoring.score(source)", lambda t: _score(q, t), kw_answer),
+        Target("answertype.names_and_numbers", answertype.names_and_numbers, kw_answer),
     ]
     return targets
 

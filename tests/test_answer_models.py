@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date
 
 from assistant.answer.extractive import extractive_answer
 from assistant.answer.gate import SupportGate, is_supported, why_refused
-from assistant.answer.models import RerankModel, SupportModel
+from assistant.answer.models import RerankModel, SupportFeatures, SupportModel, load_fitted
 from assistant.answer.types import make_sources
 from assistant.index import StoredChunk
 from tests.answer_fixtures import ARTICLE, WEATHER, check_invariants, sources
@@ -28,22 +29,21 @@ def test_extractive_answer_quotes_the_best_sentences_verbatim() -> None:
 
 
 def test_support_model_is_monotonic() -> None:
-    m = SupportModel()
-    assert m.probability(0.8, 0.9, 2) > m.probability(0.5, 0.9, 2) > m.probability(0.5, 0.3, 2)
-    assert m.probability(0.8, 0.9, 2) > m.probability(0.8, 0.9, 50)
+    m = load_fitted().support
+    strong = SupportFeatures(
+        score=0.8, coverage=0.9, age=0.1, dense=0.7, lex=0.8, type=1.0, first_coverage=0.9
+    )
+    assert m.probability(strong) > m.probability(replace(strong, coverage=0.3, first_coverage=0.3))
+    assert m.probability(strong) > m.probability(replace(strong, age=2.0))  # 60 days old
+    assert m.probability(strong) > m.probability(replace(strong, type=0.0))
 
 
 def test_support_model_formula() -> None:
     """The estimate is the documented logistic model (hand-computed, not by the code under test)."""
-    m = SupportModel(
-        w_score=1.0, w_coverage=2.0, w_age=-3.0, bias=-1.0, w_best=0.5, w_second=2.0, bias_combined=0.25
-    )
-    # z = 1*0.5 + 2*0.5 - 3*(15/30) - 1 = -1.0
-    assert math.isclose(m.probability(0.5, 0.5, 15), 1 / (1 + math.exp(1.0)))
-    # z = 0.5*log(0.8/0.2) + 2*0.5 + 0.25
-    assert math.isclose(m.combined(0.8, 0.5), 1 / (1 + math.exp(-(0.5 * math.log(4) + 1.25))))
-    # age is capped at 60 days: z = 0.5 + 1 - 3*2 - 1
-    assert math.isclose(m.probability(0.5, 0.5, 600), 1 / (1 + math.exp(5.5)))
+    m = SupportModel(w_score=1.0, w_coverage=2.0, w_age=-3.0, w_type=0.5, w_first_coverage=1.0, bias=-1.0)
+    f = SupportFeatures(score=0.5, coverage=0.5, age=0.5, dense=0.9, type=1.0, first_coverage=0.25)
+    # z = 1*0.5 + 2*0.5 - 3*0.5 + 0.5*1 + 1*0.25 - 1 (dense has weight 0 here)
+    assert math.isclose(m.probability(f), 1 / (1 + math.exp(0.25)))  # z = -0.25
 
 
 def test_reranker_puts_this_weeks_article_before_an_older_one_that_matches_as_well() -> None:
@@ -64,40 +64,19 @@ def test_reranker_puts_this_weeks_article_before_an_older_one_that_matches_as_we
     assert RerankModel().order(srcs, reference=date(2023, 11, 28))[0].chunk.article_id == "old"
 
 
-# A model whose numbers are easy to follow: each source's probability is its best sentence score.
-IDENTITY = SupportModel(
-    w_score=1.0, w_coverage=0.0, w_age=0.0, bias=0.0, w_best=1.0, w_second=0.0, bias_combined=0.0
-)
+# A model whose numbers are easy to follow: the estimate is the best sentence score's sigmoid.
+IDENTITY = SupportModel(w_score=1.0, w_coverage=0.0, w_age=0.0, bias=0.0)
 
 
-def test_the_most_likely_source_decides() -> None:
-    gate = SupportGate(
-        SupportModel(
-            w_score=10.0, w_coverage=0.0, w_age=0.0, bias=-5.0, w_best=1.0, w_second=0.0, bias_combined=0.0
-        )
-    )
+def test_the_source_with_the_best_sentence_decides() -> None:
+    gate = SupportGate(SupportModel(w_score=10.0, w_coverage=0.0, w_age=0.0, bias=-5.0))
     srcs = sources()  # "a" published 2024-03-01, "b" without a date
     srcs[0].scores, srcs[0].coverage = [0.3, 0.2, 0.1, 0.0], 0.2
     srcs[1].scores, srcs[1].coverage = [0.8, 0.7], 0.9
     sup = gate.support(srcs, reference=date(2024, 3, 2))
     assert sup.n == 2 and (sup.score, sup.coverage, sup.age_days) == (0.8, 0.9, 7.0)
     assert math.isclose(sup.probability, 1 / (1 + math.exp(-3.0)), rel_tol=1e-6)  # z = 10*0.8 - 5
-    assert math.isclose(sup.second, 1 / (1 + math.exp(2.0)), rel_tol=1e-6)  # z = 10*0.3 - 5
     assert gate.support([]).n is None and not is_supported(gate.support([]), 0.0)
-
-
-def test_a_second_likely_source_corroborates_the_first() -> None:
-    gate = SupportGate()
-    srcs = sources()
-    srcs[0].scores, srcs[0].coverage = [0.8, 0.7, 0.1, 0.0], 0.9
-    srcs[1].scores, srcs[1].coverage = [0.8, 0.7], 0.9
-    alone = gate.support(srcs[:1], reference=date(2024, 3, 2))
-    both = gate.support(srcs, reference=date(2024, 3, 2))
-    assert alone.second == 0.0 and both.second > 0.5
-    assert both.probability > alone.probability
-    srcs[1].scores, srcs[1].coverage = [0.1, 0.0], 0.1  # a near miss adds next to nothing
-    weak = gate.support(srcs, reference=date(2024, 3, 2))
-    assert alone.probability < weak.probability < both.probability and weak.second < 0.1
 
 
 def test_refusal_note_names_the_deciding_source() -> None:

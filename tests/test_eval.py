@@ -3,9 +3,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from assistant.cli import app
+from assistant.evaluate import folds
+from assistant.evaluate.run import ROW_KEYS
 from assistant.textutil import contains_answer, normalize_answer
 
 
@@ -65,20 +68,10 @@ def test_eval_json_has_exactly_the_documented_keys(tmp_path: Path) -> None:
     )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert set(out) == {
-        "questions",
-        "art@1",
-        "art@5",
-        "ans@1",
-        "ans@5",
-        "mrr@10",
-        "answer_contains",
-        "quotes_verbatim",
-        "refusal_rate",
-        "p50_ms",
-        "p95_ms",
-        "baselines",
-    }
+    assert set(out) == {"questions", *ROW_KEYS, "in_sample", "baselines", "out_of_fold"}
+    # two questions in one week cannot be halved by weeks: said, not faked
+    assert set(out["out_of_fold"]) == {"skipped"} and "1 week(s)" in out["out_of_fold"]["skipped"]
+    assert out["in_sample"] is False  # the packaged weights were not fitted on this split
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert all(
         f"`{k}`" in readme or k in ("questions", "baselines")
@@ -90,6 +83,11 @@ def test_eval_json_has_exactly_the_documented_keys(tmp_path: Path) -> None:
     assert out["questions"] == 2 and out["quotes_verbatim"] == 1.0
     assert out["art@1"] == 1.0 and out["answer_contains"] == 1.0
     assert out["refusal_rate"] == 1.0  # with the answer-bearing article removed there is nothing to quote
+    # only gold articles excluded: both answers are then in no retrieved chunk, so both questions count
+    assert out["gold_only_questions"] == 2 and out["refusal_rate_gold_only"] == 1.0
+    assert out["refused_answerable"] == 0.0
+    # the extractive backend has no model answers to split
+    assert out["answer_contains_model"] == out["answer_contains_fallback"] == 0.0
 
 
 def test_eval_refuses_a_folder_without_the_split_files(tmp_path: Path) -> None:
@@ -156,3 +154,108 @@ def test_eval_conversation_figures(tmp_path: Path) -> None:
         app, ["eval", str(split), "--conversation", "--conversations", str(tmp_path / "no.jsonl")]
     )
     assert missing.exit_code == 2 and "no.jsonl not found" in missing.output
+
+
+TOWNS = [
+    "Arlow",
+    "Brisk",
+    "Calder",
+    "Dunmore",
+    "Elvan",
+    "Fenwick",
+    "Garrow",
+    "Hollin",
+    "Istow",
+    "Jarrow",
+    "Kelso",
+    "Lindow",
+    "Marrow",
+    "Norwen",
+    "Orrin",
+    "Pellow",
+    "Quarry",
+    "Rilston",
+    "Selby",
+    "Tarrow",
+]
+PEOPLE = [
+    "Ada Boyle",
+    "Ben Carrow",
+    "Cleo Dunn",
+    "Dev Ashe",
+    "Edda Moor",
+    "Finn Hale",
+    "Gia Laurent",
+    "Hal Osei",
+    "Ivo Brandt",
+    "Jun Park",
+    "Kai Rowe",
+    "Lena Voss",
+    "Milo Grant",
+    "Nia Holt",
+    "Omar Reyes",
+    "Pia Stone",
+    "Quin Ward",
+    "Rhea Lowe",
+    "Sol Barros",
+    "Tess Quill",
+]
+
+
+def write_two_week_split(folder: Path, per_week: int = 20) -> Path:
+    """Questions over two weeks, each answered by one made-up article among others alike: enough to halve
+    by weeks and fit on each half."""
+    folder.mkdir()
+    arts, qs = [], []
+    for week, (day, prize) in enumerate((("2024-03-06", "mayor"), ("2024-03-13", "fire chief"))):
+        for n, town in enumerate(TOWNS[:per_week]):
+            person = PEOPLE[(n + 7 * week) % len(PEOPLE)]
+            aid = f"w{week}-{town}"
+            arts.append(
+                {
+                    "id": aid,
+                    "title": f"{town} picks a new {prize}",
+                    "url": f"https://n.example/{aid}",
+                    "source": "n.example",
+                    "published": day,
+                    "text": f"The council of {town} met on Monday evening. After a long debate the council of "
+                    f"{town} named {person} as its new {prize}. Residents said the decision was overdue. "
+                    f"The previous {prize} of {town} retired last year.",
+                }
+            )
+            qs.append(
+                {
+                    "id": f"q{week}-{n}",
+                    "question": f"Who did the council of {town} name as its new {prize} this week?",
+                    "answer": person,
+                    "gold_article_ids": [aid],
+                    "date": day,
+                    "week": day.replace("-", ""),
+                }
+            )
+    (folder / "articles.jsonl").write_text("\n".join(json.dumps(a) for a in arts) + "\n")
+    (folder / "questions.jsonl").write_text("\n".join(json.dumps(q) for q in qs) + "\n")
+    return folder
+
+
+@pytest.mark.slow
+def test_eval_out_of_fold_fits_on_one_half_of_the_weeks_and_measures_on_the_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(folds, "MIN_HALF", 10)
+    split = write_two_week_split(tmp_path / "split", per_week=12)
+    r = CliRunner().invoke(
+        app, ["eval", str(split), "--json", "--backend", "extractive", "--index-dir", str(tmp_path / "idx")]
+    )
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    oof = out["out_of_fold"]
+    assert set(ROW_KEYS) <= set(oof) and len(oof["folds"]) == 2
+    a, b = oof["folds"]
+    assert a["fitted_on_weeks"] == ["20240306"] and b["fitted_on_weeks"] == ["20240313"]
+    assert a["questions"] == b["questions"] == 12
+    assert oof["quotes_verbatim"] == 1.0
+    # every answer names its person and the right article comes first, in and out of fold
+    assert oof["art@1"] == 1.0 and oof["answer_contains"] >= 0.9
+    # each half answers with its own fitted threshold, not the packaged one
+    assert a["min_support"] != b["min_support"]

@@ -95,6 +95,7 @@ KINDS = {kind for kind, _ in answertype.KINDS} | {"other"}
 RESULT: dict[str, Check] = {
     "answertype.expected_kind": lambda _t, r: r in KINDS,
     "answertype.holds_kind": lambda _t, r: r in (0.0, 0.5, 1.0),
+    "answertype.names_and_numbers": _set_of_str,
     "textutil.tokens": _list_of(str),
     "textutil.content_terms": _list_of(str),
     "textutil.salient_terms": _set_of_str,
@@ -180,13 +181,14 @@ def test_patterns_that_start_with_spaces(pattern: re.Pattern[str], tail: str) ->
 
 def test_state_question_of_repeated_words(whole_questions: None) -> None:
     assert expected_kind("state is " * 11_000) == "other"
-    assert expected_kind("state is " * 11_000 + "\nWhich state is Senator Smith from?") == "state"
-    assert expected_kind("The state is " + "very " * 20_000 + "far from here") == "state"
+    assert expected_kind("state is " * 11_000 + "\nWhich state is Senator Morrow from?") == "state"
+    assert expected_kind("which " + "u.s. " * 20_000 + "state") == "name"
+    assert expected_kind("u.s. " * 20_000 + "which u.s. state") == "state"
 
 
-def test_since_then_a_run_of_spaces(whole_questions: None) -> None:
-    assert expected_kind("since" + " " * SIZE + "x") != "year"
-    assert expected_kind("Friends since" + " " * SIZE) == "year"
+def test_year_question_and_a_run_of_spaces(whole_questions: None) -> None:
+    assert expected_kind("in what" + " " * SIZE + "year") != "year"
+    assert expected_kind("In what year" + " " * SIZE) == "year"
 
 
 def test_numbers_in_runs_of_digits_and_separators() -> None:
@@ -204,9 +206,9 @@ def test_unclosed_brackets_in_an_answer() -> None:
 
 
 def test_pronouns_and_markers_in_a_long_question() -> None:
-    history = [("user", "Who won the Booker Prize?"), ("assistant", "Paul Lynch won it [1].")]
+    history = [("user", "Who won the Halvard Prize?"), ("assistant", "Idris Penhallow won it [1].")]
     assert is_follow_up("It " + "takes " * 20_000, history) is True
-    assert is_follow_up("Paul Lynch " + "he " * 30_000, history) is False
+    assert is_follow_up("Idris Penhallow " + "he " * 30_000, history) is False
     assert rule_rewrite("and" + " " * SIZE + "why?", [("user", "Who won?"), ("assistant", " " * SIZE + "x")])
 
 

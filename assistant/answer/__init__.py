@@ -1,7 +1,8 @@
 """Ranked chunks → Answer(text, citations, refused). One job per file:
 
 - ``types``: the data that crosses modules (Sentence, Source, Support, Citation, Answer);
-- ``models``: the two fitted logistic models (reranker, support estimate) and the article-age feature;
+- ``models``: the fitted models (sentence scoring, reranker, support estimate), the article-age
+  feature and the weights file they are loaded from (``fitted.json``, written by bench/fit_models.py);
 - ``scoring``: every sentence of the candidates scored against the question;
 - ``gate``: whether the sources support an answer at all (refuse before any model runs);
 - ``extractive``: the no-LLM answerer (the best sentences, verbatim);

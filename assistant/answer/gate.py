@@ -3,42 +3,51 @@ because a small local model happily answers from its own memory."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
-from assistant.answer.models import SupportModel, age_days
+from assistant.answer.models import SupportFeatures, SupportModel, age_days, age_feature
 from assistant.answer.types import Source, Support
+
+
+def support_features(sources: list[Source], reference: date | None) -> SupportFeatures:
+    """The features of the sources an answerer gets, in their order (the reranker's first first)."""
+    given = [s for s in sources if s.sentences]
+    if not given:
+        return SupportFeatures()
+    best = max(given, key=lambda s: s.best_score)
+    dense, lex, typ = best.best_parts
+    return SupportFeatures(
+        score=best.best_score,
+        coverage=best.coverage,
+        age=age_feature(age_days(best.chunk, reference)),
+        dense=dense,
+        lex=lex,
+        type=typ,
+        first_coverage=given[0].coverage,
+    )
 
 
 @dataclass(frozen=True)
 class SupportGate:
-    """Each source is judged on its own best sentence, coverage and age (mixing the best sentence of one
-    source with the coverage of another and the age of a third let stale or partial matches through);
-    the most likely source decides, corroborated by the next one's own estimate."""
+    """The source with the best sentence decides (its sentence's parts, coverage and age), with the
+    reranker's first source's coverage."""
 
     model: SupportModel = field(default_factory=SupportModel)
 
-    def judge(self, src: Source, reference: date | None = None) -> Support:
-        """One source's own estimate: its best sentence, its coverage and its age."""
-        age = age_days(src.chunk, reference)
-        return Support(
-            src.n,
-            src.best_score,
-            src.coverage,
-            age,
-            self.model.probability(src.best_score, src.coverage, age),
-        )
-
     def support(self, sources: list[Source], reference: date | None = None) -> Support:
-        """reference: the newest date the answer could come from (today, or the newest indexed article)."""
-        judged = sorted(
-            (self.judge(src, reference) for src in sources if src.sentences), key=lambda j: -j.probability
-        )
-        if not judged:
+        """sources: the ones the answerer gets, the reranker's first first. reference: the newest date
+        the answer could come from (today, or the newest indexed article)."""
+        given = [s for s in sources if s.sentences]
+        if not given:
             return Support(None, 0.0, 0.0, 0.0, 0.0)
-        second = judged[1].probability if len(judged) > 1 else 0.0
-        return replace(
-            judged[0], probability=self.model.combined(judged[0].probability, second), second=second
+        best = max(given, key=lambda s: s.best_score)
+        return Support(
+            best.n,
+            best.best_score,
+            best.coverage,
+            age_days(best.chunk, reference),
+            self.model.probability(support_features(given, reference)),
         )
 
 
@@ -47,10 +56,10 @@ def is_supported(sup: Support, min_probability: float) -> bool:
 
 
 def why_refused(sup: Support, min_probability: float) -> str:
-    """The refusal's note: the estimate, the deciding source's features and the next source's own."""
+    """The refusal's note: the estimate and the deciding source's features."""
     why = (
         f"best source [{sup.n}]: sentence {sup.score:.2f}, coverage {sup.coverage:.2f}, "
-        f"age {sup.age_days:.0f} days; next source {sup.second:.2f}"
+        f"age {sup.age_days:.0f} days"
         if sup.n is not None
         else "no sources"
     )

@@ -1,16 +1,23 @@
-"""The two small fitted models of answering and the age feature both use:
+"""The small fitted models of answering and the age feature they use:
 
+- ``SentenceModel`` scores each sentence of the candidates (which one states the answer);
 - ``RerankModel`` orders the retrieved chunks (which holds the answer);
-- ``SupportModel`` estimates whether the sources an answerer gets hold the answer at all.
+- ``SupportModel`` estimates whether the sources an answerer gets hold the answer at all;
+- ``Fitted`` bundles them with the support threshold chosen by a rule.
 
-Both were fitted on the RealTimeQA dev split by ``bench/fit_models.py``.
+Their weights are data, not code: ``assistant/answer/fitted.json``, written by ``bench/fit_models.py``
+(``assistant/answer/fit.py`` does the fitting) with the hash of the split they were fitted on and the
+date. The defaults below are neutral starting points, not fitted values.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 from assistant.answer.types import Source
 from assistant.dates import from_ymd
@@ -37,37 +44,43 @@ def sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def log_odds(p: float) -> float:
-    """Log-odds of a probability, clipped so that 0 and 1 stay finite: how the combined support estimate
-    (and bench/fit_models.py, which fits it) takes the best source's probability."""
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
+@dataclass(frozen=True)
+class SupportFeatures:
+    """What the support estimate reads of the sources an answerer gets: the one with the best sentence
+    decides, with the reranker's first source's coverage.
+
+    Features that count agreeing sources (a second source naming the same new thing; the share of
+    sources holding the kind of answer asked for) were measured too: out-of-fold on the dev split they
+    added 0.014 to answer_contains (within noise), and they refuse a corpus with one article on a story
+    (a person's own folder, the seed article), so they went."""
+
+    score: float = 0.0  # the deciding source's best sentence score
+    coverage: float = 0.0  # its idf-weighted coverage of the question
+    age: float = 0.0  # age_feature of its article
+    dense: float = 0.0  # its best sentence's parts: meaning, shared words, answer kind
+    lex: float = 0.0
+    type: float = 0.0
+    first_coverage: float = 0.0  # the reranker's first source's coverage
 
 
 @dataclass(frozen=True)
 class SupportModel:
-    """Two small logistic models (answerable questions vs the same questions with every article holding
-    the answer removed):
+    """Whether the sources an answerer gets hold the answer: a logistic model on ``SupportFeatures``,
+    fitted on questions asked normally (yes) and the same questions with every article holding the
+    answer removed (no)."""
 
-    - `probability`: one source's own, from its best sentence's score, its coverage and its age;
-    - `combined`: the sources', from the most likely source's probability (as log-odds) and the next
-      most likely one's. A second source that also looks likely is more evidence: news is reported by
-      several outlets, while a question whose answer is not indexed tends to find one near miss."""
+    w_score: float = 3.0
+    w_coverage: float = 4.0
+    w_age: float = -2.0  # on age_feature: per 30 days, capped at 60 days
+    w_dense: float = 0.0
+    w_lex: float = 0.0
+    w_type: float = 0.0
+    w_first_coverage: float = 0.0
+    bias: float = -4.0
 
-    w_score: float = 2.94
-    w_coverage: float = 4.24
-    w_age: float = -2.11  # on age_feature: per 30 days, capped at 60 days
-    bias: float = -3.91
-    w_best: float = 1.14  # on the best source's log-odds
-    w_second: float = 1.17  # on the second source's probability
-    bias_combined: float = -0.56
-
-    def probability(self, score: float, coverage: float, age_days: float) -> float:
-        z = self.w_score * score + self.w_coverage * coverage + self.w_age * age_feature(age_days)
+    def probability(self, f: SupportFeatures) -> float:
+        z = sum(getattr(self, f"w_{name}") * value for name, value in asdict(f).items())
         return sigmoid(z + self.bias)
-
-    def combined(self, best: float, second: float) -> float:
-        return sigmoid(self.w_best * log_odds(best) + self.w_second * second + self.bias_combined)
 
 
 @dataclass(frozen=True)
@@ -78,11 +91,11 @@ class RerankModel:
     questions ask about the latest news). A listwise logistic model ("which of these chunks contains the
     answer", a softmax over each question's candidates)."""
 
-    w_retrieval: float = 1.59
-    w_sentence: float = 5.49
-    w_coverage: float = 6.28
-    w_type: float = 1.18
-    w_age: float = -1.59  # on age_feature
+    w_retrieval: float = 1.5
+    w_sentence: float = 5.0
+    w_coverage: float = 6.0
+    w_type: float = 1.0
+    w_age: float = -1.5  # on age_feature
 
     def order(self, sources: list[Source], reference: date | None = None) -> list[Source]:
         """reference: the date ages count from (today, or the newest news we could know)."""
@@ -99,3 +112,74 @@ class RerankModel:
         for n, s in enumerate(ranked, 1):
             s.n = n
         return ranked
+
+
+@dataclass(frozen=True)
+class SentenceModel:
+    """A sentence's score: its similarity of meaning to the question (packaged embedding model), the
+    share of the question's words it holds (names and numbers count double), whether it holds the kind
+    of answer asked for, how many names and numbers it adds to the question's, how many of the
+    question's words its neighbours hold (a story often names its subject a sentence before the
+    answer) and whether it opens its article. (How early its chunk came in the hybrid search was a
+    feature too: out-of-fold it cost 0.018 of ans@1 and added nothing to answers, so it went.) Only the
+    ratios of the weights are fitted (a conditional logit over each question's candidate sentences);
+    they are scaled so that the first three sum to 1 and a score stays near [0, 1]."""
+
+    w_dense: float = 0.40
+    w_lex: float = 0.35
+    w_type: float = 0.25
+    w_names: float = 0.0  # on min(new names and numbers, 5) / 5
+    w_neighbour: float = 0.0  # on the best shared-words share of the sentences either side
+    w_lead: float = 0.0  # 1 for an article's first sentence
+
+    def score(self, dense: float, cheap: float) -> float:
+        return self.w_dense * dense + cheap
+
+    def cheap(self, lex: float, typ: float, names: float, neighbour: float, lead: float) -> float:
+        """The score without its dense part: which sentences are worth embedding."""
+        return (
+            self.w_lex * lex
+            + self.w_type * typ
+            + self.w_names * names
+            + self.w_neighbour * neighbour
+            + self.w_lead * lead
+        )
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """Everything answering takes from data, as one unit: the three models and the support threshold
+    (chosen by a rule: refuse ``refusal_target`` of the training questions made unanswerable)."""
+
+    sentence: SentenceModel = field(default_factory=SentenceModel)
+    rerank: RerankModel = field(default_factory=RerankModel)
+    support: SupportModel = field(default_factory=SupportModel)
+    min_support: float = 0.42
+    # Where the weights came from: the split's hash, its questions, the date, the rule's target.
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Fitted:
+        return cls(
+            sentence=SentenceModel(**d.get("sentence", {})),
+            rerank=RerankModel(**d.get("rerank", {})),
+            support=SupportModel(**d.get("support", {})),
+            min_support=float(d.get("min_support", 0.42)),
+            provenance=dict(d.get("provenance", {})),
+        )
+
+
+PACKAGED_WEIGHTS = Path(__file__).with_name("fitted.json")
+
+
+def load_fitted(path: Path | None = None) -> Fitted:
+    """The fitted weights the product answers with: the packaged file, or another one (settings
+    ``answer.weights_file``). A missing or unreadable file is an error naming it, not a silent default."""
+    path = path or PACKAGED_WEIGHTS
+    try:
+        return Fitted.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as e:
+        raise ValueError(f"cannot read the fitted weights {path}: {e}") from None

@@ -1,15 +1,37 @@
-"""Every sentence of the candidate chunks scored against the question: meaning (embeddings of the most
-promising few), shared words (names and numbers count double) and whether it holds the kind of answer
-asked for; and each chunk's idf-weighted coverage of the question."""
+"""Every sentence of the candidate chunks scored against the question (``SentenceModel``): meaning
+(embeddings of the most promising few), shared words (names and numbers count double), whether it holds
+the kind of answer asked for, the names and numbers it adds, its neighbours' shared words, and whether it
+opens its article; and each chunk's idf-weighted coverage of the
+question."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from assistant.answer.models import SentenceModel
 from assistant.answer.types import Source
-from assistant.answertype import holds_kind
+from assistant.answertype import holds_kind, names_and_numbers
 from assistant.textutil import content_terms, salient_terms
+
+
+@dataclass
+class SentenceFeatures:
+    """One candidate sentence's features: sources[i].sentences[j]. dense is None where it was not
+    computed (only the most promising sentences are embedded)."""
+
+    i: int
+    j: int
+    lex: float
+    typ: float
+    names: float = 0.0
+    neighbour: float = 0.0
+    lead: float = 0.0
+    dense: float | None = None
+
+    def cheap(self, model: SentenceModel) -> float:
+        return model.cheap(self.lex, self.typ, self.names, self.neighbour, self.lead)
 
 
 class SentenceScorer:
@@ -17,52 +39,49 @@ class SentenceScorer:
         self,
         embedder: Any,
         idf: Callable[[str], float] | None = None,
-        w_dense: float = 0.40,
-        w_lex: float = 0.35,
-        w_type: float = 0.25,
+        model: SentenceModel | None = None,
         max_embedded: int = 12,
     ) -> None:
         self.embedder = embedder
         self.idf = idf or (lambda t: 1.0)
         self.max_embedded = max_embedded
-        self.w = (w_dense, w_lex, w_type)
+        self.model = model or SentenceModel()
 
-    def score(self, question: str, sources: list[Source], context: str = "") -> None:
-        """Sets every source's sentence scores, its coverage of the question and whether its best
-        sentence holds the kind of answer asked for. context: words of the question that came from
-        the conversation, not from the user (they count half)."""
+    def features(
+        self, question: str, sources: list[Source], context: str = "", *, embed: int | None = None
+    ) -> list[SentenceFeatures]:
+        """Every sentence's features, and every source's coverage of the question. Embeddings are
+        computed for the sentences the cheap features rank first: max_embedded of them, or embed
+        (fitting embeds more, so that other weights' choice can be replayed). context: words of the
+        question that came from the conversation (they count half)."""
         q_terms = set(content_terms(question))
         sal = salient_terms(question)
         added = set(content_terms(context)) - set(content_terms(question.replace(f"({context})", "")))
         weights = {t: (2.0 if t in sal else 1.0) * (0.5 if t in added else 1.0) for t in q_terms}
         total = sum(weights.values()) or 1.0
-        flat = [(i, j, s) for i, src in enumerate(sources) for j, s in enumerate(src.sentences)]
-        for src in sources:
-            src.scores = [0.0] * len(src.sentences)
-        if not flat:
-            return
-        # Cheap features for every sentence; embeddings only for the most promising few.
-        cheap = []
-        for i, _j, s in flat:
-            lex = sum(weights[t] for t in q_terms & s.terms) / total
-            typ = holds_kind(question, s.text, q_terms)
-            cheap.append((lex, typ, 0.03 / (1 + i)))
-        order = sorted(
-            range(len(flat)), key=lambda x: -(self.w[1] * cheap[x][0] + self.w[2] * cheap[x][1] + cheap[x][2])
-        )
-        dense_for = order[: self.max_embedded]
-        vecs = self.embedder.encode([flat[x][2].text for x in dense_for])
-        qv = self.embedder.embed_query(question)
-        dense_of = {x: max(0.0, sum(a * b for a, b in zip(qv, v))) for x, v in zip(dense_for, vecs)}
-        best_of: dict[int, tuple[float, float]] = {}
-        for x, (i, j, _s) in enumerate(flat):
-            lex, typ, rank_prior = cheap[x]
-            score = self.w[0] * dense_of.get(x, 0.0) + self.w[1] * lex + self.w[2] * typ + rank_prior
-            sources[i].scores[j] = score
-            if i not in best_of or score > best_of[i][0]:
-                best_of[i] = (score, typ)
-        for i, (_sc, typ) in best_of.items():
-            sources[i].best_type = typ
+        asked = names_and_numbers(" " + question)
+        feats = []
+        for i, src in enumerate(sources):
+            lex = [sum(weights[t] for t in q_terms & s.terms) / total for s in src.sentences]
+            for j, s in enumerate(src.sentences):
+                feats.append(
+                    SentenceFeatures(
+                        i,
+                        j,
+                        lex[j],
+                        holds_kind(question, s.text, q_terms),
+                        names=min(len(names_and_numbers(s.text) - asked), 5) / 5,
+                        neighbour=max(lex[j - 1] if j else 0.0, lex[j + 1] if j + 1 < len(lex) else 0.0),
+                        lead=float(src.chunk.start == 0 and j == 0),
+                    )
+                )
+        if feats:
+            order = sorted(feats, key=lambda f: -f.cheap(self.model))
+            chosen = order[: embed or self.max_embedded]
+            vecs = self.embedder.encode([sources[f.i].sentences[f.j].text for f in chosen])
+            qv = self.embedder.embed_query(question)
+            for f, v in zip(chosen, vecs):
+                f.dense = max(0.0, sum(a * b for a, b in zip(qv, v)))
 
         def weighted_idf(t: str) -> float:
             return self.idf(t) * (0.5 if t in added else 1.0)
@@ -71,3 +90,32 @@ class SentenceScorer:
         for src in sources:
             terms = set().union(*(s.terms for s in src.sentences)) | set(content_terms(src.chunk.title))
             src.coverage = sum(weighted_idf(t) for t in q_terms & terms) / idf_total
+        return feats
+
+    def apply(self, sources: list[Source], feats: list[SentenceFeatures], top_embedded: bool = False) -> None:
+        """Sets every source's sentence scores and whether its best sentence holds the kind of answer
+        asked for. top_embedded: use the dense feature only for the sentences the product would embed
+        (replaying features computed with a larger embed)."""
+        keep_dense: set[tuple[int, int]] | None = None
+        if top_embedded:
+            order = sorted(feats, key=lambda f: -f.cheap(self.model))
+            keep_dense = {(f.i, f.j) for f in order[: self.max_embedded]}
+        for src in sources:
+            src.scores = [0.0] * len(src.sentences)
+        best_of: dict[int, tuple[float, tuple[float, float, float]]] = {}
+        for f in feats:
+            dense = f.dense or 0.0
+            if keep_dense is not None and (f.i, f.j) not in keep_dense:
+                dense = 0.0
+            score = self.model.score(dense, f.cheap(self.model))
+            sources[f.i].scores[f.j] = score
+            if f.i not in best_of or score > best_of[f.i][0]:
+                best_of[f.i] = (score, (dense, f.lex, f.typ))
+        for i, (_sc, parts) in best_of.items():
+            sources[i].best_type = parts[2]
+            sources[i].best_parts = parts
+
+    def score(self, question: str, sources: list[Source], context: str = "") -> None:
+        """Sets every source's sentence scores, its coverage of the question and whether its best
+        sentence holds the kind of answer asked for."""
+        self.apply(sources, self.features(question, sources, context))

@@ -31,6 +31,8 @@ class Source:
     retrieval_score: float = 0.0  # fused retrieval score (RRF + recency)
     coverage: float = 0.0  # idf-weighted share of the question's terms in this chunk
     best_type: float = 0.0  # does its best sentence hold the kind of answer asked for
+    # its best sentence's score parts: (meaning, shared words, answer kind)
+    best_parts: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     @property
     def best_score(self) -> float:
@@ -64,16 +66,14 @@ def make_sources(chunks: list[StoredChunk], retrieval_scores: list[float] | None
 
 @dataclass
 class Support:
-    """Whether the sources hold an answer, judged source by source on the ones the answerer gets: each
-    source's own best sentence, coverage and age give it a probability; the most likely source decides,
-    and a second source that also looks likely corroborates it."""
+    """Whether the sources an answerer gets hold an answer: the source with the best sentence decides
+    (answer/models.py, SupportModel)."""
 
     n: int | None  # the source that decided (None: no sources)
     score: float  # its best sentence's score
     coverage: float  # idf-weighted share of the question's terms found in it
     age_days: float  # how old its article is, relative to the newest news we could know
     probability: float  # calibrated: how likely the sources hold the answer
-    second: float = 0.0  # the next most likely source's own probability (0: none)
 
 
 @dataclass(frozen=True)

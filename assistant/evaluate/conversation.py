@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answer.types import Answer
-from assistant.evaluate import Question
+from assistant.evaluate.split import Question
 from assistant.textutil import contains_answer
 
-DEFAULT_CONVERSATIONS = Path(__file__).resolve().parents[1] / "bench" / "conversations.jsonl"
+DEFAULT_CONVERSATIONS = Path(__file__).resolve().parents[2] / "bench" / "conversations.jsonl"
 CONVERSATION_KEYS = (
     "answer_contains_alone",
     "answer_contains_after_unrelated",

@@ -1,78 +1,70 @@
-"""`assistant eval SPLIT_DIR`: retrieval, answer, citation and refusal figures on a QA split in the
-RealTimeQA format (``articles.jsonl`` + ``questions.jsonl``), with BM25-only and dense-only baselines
-measured in the same run on the same chunks.
+"""The figures of one assistant on some questions of a QA split: retrieval, answer, citation and refusal,
+with BM25-only and dense-only baselines measured in the same run on the same chunks.
 
 Metrics (chunk level; a question's gold articles are its ``gold_article_ids``):
 - ``art@k``: a gold article's chunk is among the first k retrieved chunks;
 - ``ans@k``: one of the first k chunks contains the (normalised) answer string;
 - ``mrr@10``: mean reciprocal rank of the first gold-article chunk in the first 10;
-- ``answer_contains``: the normalised answer occurs in the assistant's answer text;
+- ``answer_contains``: the normalised answer occurs in the assistant's answer text; with an LLM split
+  into ``answer_contains_model`` (the model's own checked answer holds it) and
+  ``answer_contains_fallback`` (quotes shown instead of the model's answer hold it): the two add up;
+- ``refused_answerable``: share of the questions (asked normally) that the assistant refuses;
 - ``quotes_verbatim``: share of citations whose quote is exactly ``article.text[start:end]`` of the
   split's own article text (checked against the file, not the index);
 - ``refusal_rate``: the same questions asked with their gold articles *and every other article whose
   text contains the answer* excluded from retrieval, so that nothing searchable holds the answer: the
-  share the assistant refuses. (Excluding only the gold articles leaves the answer in a quarter of the
-  dev questions' remaining articles; that looser figure is printed as ``refusal_rate_gold_only``.)
+  share the assistant refuses;
+- ``refusal_rate_gold_only``: the questions asked with only their gold articles excluded, counted only
+  where the answer then appears in none of the first 10 retrieved chunks (so a question that is still
+  answerable counts in neither refusal figure); ``gold_only_questions`` says how many those are;
+- ``p50_ms``/``p95_ms``: answer latency; ``ttft_p50_ms``: time to the first text shown;
+  ``context_tokens_p50``: tokens of sources given to an LLM (0 without one).
 """
 
 from __future__ import annotations
 
-import json
 import statistics
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.answer.types import Answer, Citation
+from assistant.evaluate.split import Question
 from assistant.index import StoredChunk
 from assistant.retrieve import Filters
 from assistant.textutil import contains_answer, normalize_answer
 
 RETRIEVAL_KEYS = ("art@1", "art@5", "ans@1", "ans@5", "mrr@10")
-TOP_KEYS = (
-    "questions",
+ROW_KEYS = (
     *RETRIEVAL_KEYS,
     "answer_contains",
-    "quotes_verbatim",
+    "answer_contains_model",
+    "answer_contains_fallback",
+    "refused_answerable",
     "refusal_rate",
+    "refusal_rate_gold_only",
+    "gold_only_questions",
+    "quotes_verbatim",
     "p50_ms",
     "p95_ms",
+    "ttft_p50_ms",
+    "context_tokens_p50",
 )
 
 
 @dataclass
-class Question:
-    id: str
-    question: str
-    answer: str
-    date: date | None
-    gold: set[str]  # our article ids (urls)
-    week: str = ""
+class Outcome:
+    """One question's figures."""
 
-
-def load_split(split_dir: Path) -> tuple[dict[str, dict[str, Any]], list[Question]]:
-    articles: dict[str, dict[str, Any]] = {}
-    rtqa_to_ours: dict[str, str] = {}
-    with (split_dir / "articles.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                rec = json.loads(line)
-                ours = rec.get("url") or rec["id"]
-                articles[ours] = rec
-                rtqa_to_ours[rec["id"]] = ours
-    questions = []
-    with (split_dir / "questions.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            q = json.loads(line)
-            d = date.fromisoformat(q["date"]) if q.get("date") else None
-            gold = {rtqa_to_ours[g] for g in q.get("gold_article_ids", []) if g in rtqa_to_ours}
-            questions.append(Question(q["id"], q["question"], q["answer"], d, gold, str(q.get("week", ""))))
-    return articles, questions
+    question: Question
+    retrieval: dict[str, float]
+    answer: Answer
+    contains: bool
+    refused_unanswerable: bool
+    gold_only_unanswerable: bool  # with only the gold articles excluded, no top-10 chunk holds the answer
+    refused_gold_only: bool
+    cited: list[Citation] = field(default_factory=list)  # every citation shown, for quotes_verbatim
+    baselines: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def retrieval_scores(chunks: list[StoredChunk], q: Question) -> dict[str, float]:
@@ -88,8 +80,65 @@ def retrieval_scores(chunks: list[StoredChunk], q: Question) -> dict[str, float]
     }
 
 
-def _mean(rows: list[dict[str, float]], keys: tuple[str, ...]) -> dict[str, float]:
-    return {k: round(statistics.fmean(r[k] for r in rows), 4) if rows else 0.0 for k in keys}
+def holding_articles(articles: dict[str, dict[str, Any]]) -> Callable[[str], set[str]]:
+    """answer → the ids of every article whose (normalised) text contains it."""
+    normalized = {aid: f" {normalize_answer(rec.get('text', ''))} " for aid, rec in articles.items()}
+
+    def holding(answer: str) -> set[str]:
+        needle = f" {normalize_answer(answer)} "
+        return {aid for aid, text in normalized.items() if needle in text}
+
+    return holding
+
+
+def run_questions(
+    assistant: Any,
+    questions: Sequence[Question],
+    articles: dict[str, dict[str, Any]],
+    *,
+    backend: str | None = None,
+    baselines: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Outcome]:
+    """Asks every question three ways (normally, with every article holding the answer excluded, with
+    only its gold articles excluded) and measures retrieval (and, with baselines, BM25-only and
+    dense-only retrieval on the same chunks)."""
+    holding = holding_articles(articles)
+    out = []
+    for i, q in enumerate(questions):
+        ranked = [src.chunk for src in assistant.rank(q.question, k=10, today=q.date)]
+        base = {}
+        if baselines:
+            for mode in ("bm25", "dense"):
+                hits = assistant.search.search(q.question, k=10, today=q.date, mode=mode)
+                base[mode] = retrieval_scores([h.chunk for h in hits], q)
+        ans = assistant.ask(q.question, today=q.date, backend=backend)
+        strict = Filters(exclude_articles=tuple(sorted(q.gold | holding(q.answer))))
+        unans = assistant.ask(q.question, today=q.date, backend=backend, filters=strict)
+        gold_only = Filters(exclude_articles=tuple(sorted(q.gold)))
+        left = assistant.rank(q.question, k=10, today=q.date, filters=gold_only)
+        still_answerable = any(contains_answer(s.chunk.text, q.answer) for s in left)
+        loose = (
+            None
+            if still_answerable
+            else assistant.ask(q.question, today=q.date, backend=backend, filters=gold_only)
+        )
+        out.append(
+            Outcome(
+                question=q,
+                retrieval=retrieval_scores(ranked, q),
+                answer=ans,
+                contains=not ans.refused and contains_answer(ans.text, q.answer),
+                refused_unanswerable=unans.refused,
+                gold_only_unanswerable=loose is not None,
+                refused_gold_only=loose is not None and loose.refused,
+                cited=[*ans.citations, *unans.citations, *(loose.citations if loose else [])],
+                baselines=base,
+            )
+        )
+        if progress:
+            progress(i + 1, len(questions))
+    return out
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -99,117 +148,43 @@ def _pct(values: list[float], p: float) -> float:
     return round(s[min(len(s) - 1, int(round(p * (len(s) - 1))))], 1)
 
 
-def run_eval(
-    assistant: Any,
-    split_dir: Path,
-    *,
-    limit: int | None = None,
-    backend: str | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:
-    articles, questions = load_split(split_dir)
-    questions = questions[:limit] if limit else questions
-    report = assistant.sync([split_dir / "articles.jsonl"])
-    if report.failed:
-        print(f"warning: {len(report.failed)} articles failed to index", file=sys.stderr)
+def _share(count: float, n: int) -> float:
+    return round(count / n, 4) if n else 0.0
 
-    per_mode: dict[str, list[dict[str, float]]] = {"hybrid": [], "bm25": [], "dense": []}
-    contains, latencies, ttfts, ctx_tokens = [], [], [], []
-    alone: list[Answer] = []
-    model_own = fallback = contains_own = contains_fallback = 0
-    cited: list[Citation] = []  # every citation shown, answerable or not, for quotes_verbatim
-    refused_unanswerable = refused_gold_only = 0
-    answered_refused = 0
-    normalized = {aid: f" {normalize_answer(rec.get('text', ''))} " for aid, rec in articles.items()}
-    for i, q in enumerate(questions):
-        ranked = [src.chunk for src in assistant.rank(q.question, k=10, today=q.date)]
-        per_mode["hybrid"].append(retrieval_scores(ranked, q))
-        for mode in ("bm25", "dense"):
-            hits = assistant.search.search(q.question, k=10, today=q.date, mode=mode)
-            per_mode[mode].append(retrieval_scores([h.chunk for h in hits], q))
-        ans = assistant.ask(q.question, today=q.date, backend=backend)
-        latencies.append(ans.timings.get("total_ms", 0.0))
-        ttfts.append(ans.timings.get("ttft_ms", 0.0))
-        ctx_tokens.append(ans.context_tokens)
-        alone.append(ans)
-        ok = not ans.refused and contains_answer(ans.text, q.answer)
-        contains.append(float(ok))
-        if not ans.refused and ans.backend != "extractive":
-            if ans.from_model:
-                model_own += 1
-                contains_own += ok
-            else:
-                fallback += 1
-                contains_fallback += ok
-        answered_refused += ans.refused
-        cited.extend(ans.citations)
-        needle = f" {normalize_answer(q.answer)} "
-        holding = {aid for aid, text in normalized.items() if needle in text}
-        for exclude, strict in ((q.gold | holding, True), (q.gold, False)):
-            unans = assistant.ask(
-                q.question,
-                today=q.date,
-                backend=backend,
-                filters=Filters(exclude_articles=tuple(sorted(exclude))),
-            )
-            if strict:
-                refused_unanswerable += unans.refused
-            else:
-                refused_gold_only += unans.refused
-            cited.extend(unans.citations)
-        if progress:
-            progress(i + 1, len(questions))
 
-    verbatim_ok = sum(
-        articles.get(c.article_id, {}).get("text", "")[c.start : c.end] == c.quote for c in cited
-    )
-    hybrid = _mean(per_mode["hybrid"], RETRIEVAL_KEYS)
-    n = len(questions)
-    result: dict[str, Any] = {
-        "questions": n,
-        **hybrid,
-        "answer_contains": round(statistics.fmean(contains), 4) if contains else 0.0,
-        "quotes_verbatim": round(verbatim_ok / len(cited), 4) if cited else 1.0,
-        "refusal_rate": round(refused_unanswerable / n, 4) if n else 0.0,
-        "p50_ms": _pct(latencies, 0.5),
-        "p95_ms": _pct(latencies, 0.95),
-        "baselines": {m: _mean(per_mode[m], RETRIEVAL_KEYS) for m in ("bm25", "dense")},
+def summarize(outcomes: Sequence[Outcome], articles: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """One row of figures (the keys of ROW_KEYS) over the outcomes."""
+    n = len(outcomes)
+    cited = [c for o in outcomes for c in o.cited]
+    verbatim = sum(articles.get(c.article_id, {}).get("text", "")[c.start : c.end] == c.quote for c in cited)
+    llm = [o for o in outcomes if o.answer.backend != "extractive"]
+    eligible = [o for o in outcomes if o.gold_only_unanswerable]
+    row: dict[str, float] = {
+        k: round(statistics.fmean(o.retrieval[k] for o in outcomes), 4) if n else 0.0 for k in RETRIEVAL_KEYS
     }
-    details = {
-        "backend": backend or assistant.backend,
-        "refused_answerable": answered_refused,
-        "refusal_rate_gold_only": round(refused_gold_only / n, 4) if n else 0.0,
-        "ttft_p50_ms": _pct(ttfts, 0.5),
-        "context_tokens_p50": _pct([float(t) for t in ctx_tokens], 0.5),
-        "chunks": assistant.index.chunks.count(),
-        # With an LLM: answers that are the model's own (checked) text vs quotes shown instead of it.
-        "model_answers": model_own,
-        "model_answers_containing": contains_own,
-        "fallback_quotes": fallback,
-        "fallback_quotes_containing": contains_fallback,
+    row.update(
+        answer_contains=_share(sum(o.contains for o in outcomes), n),
+        answer_contains_model=_share(sum(o.contains and o.answer.from_model for o in llm), n),
+        answer_contains_fallback=_share(sum(o.contains and not o.answer.from_model for o in llm), n),
+        refused_answerable=_share(sum(o.answer.refused for o in outcomes), n),
+        refusal_rate=_share(sum(o.refused_unanswerable for o in outcomes), n),
+        refusal_rate_gold_only=_share(sum(o.refused_gold_only for o in eligible), len(eligible)),
+        gold_only_questions=len(eligible),
+        quotes_verbatim=_share(verbatim, len(cited)) if cited else 1.0,
+        p50_ms=_pct([o.answer.timings.get("total_ms", 0.0) for o in outcomes], 0.5),
+        p95_ms=_pct([o.answer.timings.get("total_ms", 0.0) for o in outcomes], 0.95),
+        ttft_p50_ms=_pct([o.answer.timings.get("ttft_ms", 0.0) for o in outcomes], 0.5),
+        context_tokens_p50=_pct([float(o.answer.context_tokens) for o in outcomes], 0.5),
+    )
+    return row
+
+
+def baseline_rows(outcomes: Sequence[Outcome]) -> dict[str, dict[str, float]]:
+    return {
+        mode: {
+            k: round(statistics.fmean(o.baselines[mode][k] for o in outcomes), 4) if outcomes else 0.0
+            for k in RETRIEVAL_KEYS
+        }
+        for mode in ("bm25", "dense")
+        if all(mode in o.baselines for o in outcomes)
     }
-    out: dict[str, Any] = {"result": result, "details": details, "answers": alone, "questions": questions}
-    return out
-
-
-def format_table(result: dict[str, Any], details: dict[str, Any]) -> str:
-    lines = [
-        f"questions: {result['questions']}   backend: {details['backend']}   chunks: {details['chunks']}"
-    ]
-    lines.append(f"{'':10}" + "".join(f"{k:>9}" for k in RETRIEVAL_KEYS))
-    for name, row in [
-        ("hybrid", result),
-        ("bm25", result["baselines"]["bm25"]),
-        ("dense", result["baselines"]["dense"]),
-    ]:
-        lines.append(f"{name:10}" + "".join(f"{row[k]:>9.3f}" for k in RETRIEVAL_KEYS))
-    lines.append(
-        f"answer_contains {result['answer_contains']:.3f}   quotes_verbatim {result['quotes_verbatim']:.3f}   "
-        f"refusal_rate {result['refusal_rate']:.3f} (gold-only exclusion {details['refusal_rate_gold_only']:.3f}); "
-        f"answerable questions refused: {details['refused_answerable']}"
-    )
-    lines.append(
-        f"latency p50 {result['p50_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms; "
-        f"ttft p50 {details['ttft_p50_ms']:.0f} ms; context tokens p50 {details['context_tokens_p50']:.0f}"
-    )
-    return "\n".join(lines)
