@@ -9,8 +9,8 @@ PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 
 # The variables each template must use, no more and no fewer (tests/test_prompts.py pins them).
 VARIABLES: dict[str, set[str]] = {
-    "answer_system": {"today"},
-    "answer_user": {"sources", "question"},
+    "answer_system": set(),
+    "answer_user": {"today", "sources", "question"},
     "condense": {"history", "question"},
 }
 

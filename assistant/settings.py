@@ -80,12 +80,18 @@ class LLMSettings(BaseModel):
     temperature: float = 0.0
     max_tokens: int = 256
     n_ctx: int = 4096
-    # llama.cpp threads writing the answer, token by token (0: all cores).
-    n_threads: int = 0
-    # llama.cpp threads reading the prompt (prefill; 0: all cores).
+    # llama.cpp threads writing the answer, token by token (0: all cores). On the 2-core machine
+    # (bench/ttft_bench.py --sweep) 2 threads wrote 23 tokens/s and 1 thread 14 when nothing else ran,
+    # but with another process busy on one core 2 threads fell to 0.3-3.6 tokens/s (they wait on each
+    # other) while 1 kept 13-14.
+    n_threads: int = 1
+    # llama.cpp threads reading the prompt (prefill; 0: all cores): 2 read 52-58 tokens/s, 1 read 26-29.
     n_threads_batch: int = 0
+    # Tokens per llama.cpp batch: 128, 256 and 512 read 53-55 tokens/s when nothing else ran; under load
+    # 512 read 18-21 tokens/s, 256 14-16 and 128 9-12.
     n_batch: int = 512
-    flash_attn: bool = False
+    # Flash attention: prefill as fast when nothing else runs, 25-35% faster under load (2-core machine).
+    flash_attn: bool = True
     # RAM for saved llama.cpp prompt states (0: none). The answer prompt's constant instructions are
     # evaluated once at model load and reused, so only the date, sources and question are read per
     # question, even after another prompt (a follow-up's rewrite) ran in between.

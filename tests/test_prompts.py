@@ -15,4 +15,11 @@ def test_answer_prompt_formats_with_sources() -> None:
         [("system", prompts.load("answer_system")), ("human", prompts.load("answer_user"))]
     )
     msgs = tpl.format_messages(today="2025-03-19", sources="[1] T\nText.", question="Q?")
-    assert "Today is 2025-03-19" in msgs[0].content and "[1] T\nText." in msgs[1].content
+    assert "Today is 2025-03-19" in msgs[1].content and "[1] T\nText." in msgs[1].content
+
+
+def test_answer_prompt_starts_with_what_is_the_same_for_every_question() -> None:
+    """llama.cpp reads the constant instructions once and reuses them (assistant/providers.py): the
+    system prompt has no variables, and the user message starts with the first one that changes."""
+    assert prompts.variables(prompts.load("answer_system")) == set()
+    assert prompts.load("answer_user").startswith("Today is {today}.")
