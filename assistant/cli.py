@@ -338,6 +338,7 @@ def eval_(
         run_conversation_eval,
     )
     from assistant.evaluate.report import format_table, run_eval
+    from assistant.evaluate.split import load_split
 
     for name in ("articles.jsonl", "questions.jsonl"):
         if not (split_dir / name).is_file():
@@ -350,6 +351,12 @@ def eval_(
     settings = make_settings(None, backend)
     settings.index_dir = index_dir or settings.index_dir / f"eval-{split_dir.resolve().name}"
     assistant = build(settings, with_llm=True)
+    from assistant.evaluate.split import SplitError
+
+    try:
+        load_split(split_dir)
+    except SplitError as e:
+        fail(str(e))
     with progress_bar("questions") as update:
         out = run_eval(
             assistant, split_dir, limit=limit, backend=None, folds=folds, shipped=shipped, progress=update

@@ -21,7 +21,7 @@ from assistant.answer.types import Answer, Citation, Source, Support, make_sourc
 from assistant.chain import Request, build_chain
 from assistant.dates import from_ymd
 from assistant.index import Index, ProgressFn, SyncReport
-from assistant.providers import LLM_LABELS, make_chat_model, make_chroma_client, make_embedder
+from assistant.providers import LLM_LABELS, ConfigError, make_chat_model, make_chroma_client, make_embedder
 from assistant.retrieve import Filters, HybridRetriever, HybridSearch, document_to_chunk
 from assistant.rewrite import Standalone, Turn, standalone
 from assistant.settings import Settings
@@ -49,7 +49,12 @@ class Assistant:
     ) -> Assistant:
         """fitted: weights to answer with instead of the settings' file (out-of-fold evaluation)."""
         if fitted is None:
-            fitted = load_fitted(Path(settings.answer.weights_file) if settings.answer.weights_file else None)
+            try:
+                fitted = load_fitted(
+                    Path(settings.answer.weights_file) if settings.answer.weights_file else None
+                )
+            except ValueError as e:
+                raise ConfigError(str(e)) from None
         embedder = make_embedder(settings)
         client = make_chroma_client(settings)
         index = Index(settings, embedder, client)

@@ -108,3 +108,29 @@ def test_bad_setting_is_one_line_naming_the_variable() -> None:
         r.stderr.strip()
         == "error: invalid setting: ASSISTANT_STORE__COLLECTION: String should have at least 3 characters"
     )
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (None, "No such file"),
+        (b"", "Expecting value"),
+        (b"\xff\xfe\x00binary", "codec can't decode"),
+        (b"[1, 2]", "not a JSON object"),
+        (b'{"rerank": {"w_bogus": 1}}', "unexpected keyword argument 'w_bogus'"),
+        (b'{"sentence": 3}', "argument after ** must be a mapping"),
+    ],
+)
+def test_a_bad_weights_file_is_one_line_naming_it(tmp_path: Path, content: bytes | None, reason: str) -> None:
+    weights = tmp_path / "weights.json"
+    if content is not None:
+        weights.write_bytes(content)
+    r = runner.invoke(
+        app,
+        ["ask", "Who won?", "--index-dir", str(tmp_path / "idx")],
+        env={"ASSISTANT_ANSWER__WEIGHTS_FILE": str(weights)},
+    )
+    assert r.exit_code == 2, r.output
+    line = r.stderr.strip()
+    assert "\n" not in line and "Traceback" not in r.output
+    assert line.startswith(f"error: cannot read the fitted weights {weights}: ") and reason in line

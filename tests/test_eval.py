@@ -95,6 +95,27 @@ def test_eval_refuses_a_folder_without_the_split_files(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "articles.jsonl" in r.output
 
 
+@pytest.mark.parametrize(
+    ("questions", "reason"),
+    [
+        (b'{"id": "q1", "question": "Who?"', "questions.jsonl:1: not JSON"),
+        (b"[1]\n", "questions.jsonl:1: not a JSON object"),
+        (b'\n{"id": "q1", "answer": "x"}\n', "questions.jsonl:2: a question needs 'question'"),
+        (
+            b'{"id": "q1", "question": "Who?", "answer": "x", "date": "yesterday"}',
+            "questions.jsonl:1: Invalid isoformat",
+        ),
+        (b"\xff\xfe\x00", "codec can't decode"),
+    ],
+)
+def test_eval_names_the_bad_line_of_a_split(tmp_path: Path, questions: bytes, reason: str) -> None:
+    split = write_split(tmp_path / "split")
+    (split / "questions.jsonl").write_bytes(questions)
+    r = CliRunner().invoke(app, ["eval", str(split), "--index-dir", str(tmp_path / "idx")])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert reason in r.stderr and r.stderr.count("\n") == 1, r.stderr
+
+
 def test_answer_normalisation() -> None:
     assert normalize_answer("The U.S. Open") == "us open"
     assert normalize_answer("1,000%") == "1000 percent"

@@ -180,6 +180,9 @@ def load_fitted(path: Path | None = None) -> Fitted:
     ``answer.weights_file``). A missing or unreadable file is an error naming it, not a silent default."""
     path = path or PACKAGED_WEIGHTS
     try:
-        return Fitted.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError) as e:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return Fitted.from_dict(data)
+    except (OSError, ValueError, TypeError, AttributeError) as e:
         raise ValueError(f"cannot read the fitted weights {path}: {e}") from None

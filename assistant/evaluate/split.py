@@ -23,25 +23,50 @@ class Question:
     week: str = ""
 
 
+class SplitError(ValueError):
+    """A split file that cannot be read: names the file, the line and the reason."""
+
+
+def _records(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    out = []
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                rec = json.loads(line)
+                if not isinstance(rec, dict):
+                    raise SplitError(f"{path}:{n}: not a JSON object")
+                out.append((n, rec))
+    except (OSError, UnicodeDecodeError) as e:
+        raise SplitError(f"{path}: {e}") from None
+    except json.JSONDecodeError as e:
+        raise SplitError(f"{path}:{n}: not JSON ({e.msg})") from None
+    return out
+
+
 def load_split(split_dir: Path) -> tuple[dict[str, dict[str, Any]], list[Question]]:
     articles: dict[str, dict[str, Any]] = {}
     rtqa_to_ours: dict[str, str] = {}
-    with (split_dir / "articles.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                rec = json.loads(line)
-                ours = rec.get("url") or rec["id"]
-                articles[ours] = rec
-                rtqa_to_ours[rec["id"]] = ours
+    for n, rec in _records(split_dir / "articles.jsonl"):
+        if not isinstance(rec.get("id"), str):
+            raise SplitError(f"{split_dir / 'articles.jsonl'}:{n}: an article needs a string id")
+        ours = rec.get("url") or rec["id"]
+        articles[ours] = rec
+        rtqa_to_ours[rec["id"]] = ours
     questions = []
-    with (split_dir / "questions.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            q = json.loads(line)
+    path = split_dir / "questions.jsonl"
+    for n, q in _records(path):
+        try:
             d = date.fromisoformat(q["date"]) if q.get("date") else None
             gold = {rtqa_to_ours[g] for g in q.get("gold_article_ids", []) if g in rtqa_to_ours}
-            questions.append(Question(q["id"], q["question"], q["answer"], d, gold, str(q.get("week", ""))))
+            questions.append(
+                Question(str(q["id"]), str(q["question"]), str(q["answer"]), d, gold, str(q.get("week", "")))
+            )
+        except KeyError as e:
+            raise SplitError(f"{path}:{n}: a question needs {e}") from None
+        except (TypeError, ValueError) as e:
+            raise SplitError(f"{path}:{n}: {e}") from None
     return articles, questions
 
 
