@@ -338,7 +338,6 @@ def eval_(
         run_conversation_eval,
     )
     from assistant.evaluate.report import format_table, run_eval
-    from assistant.evaluate.split import load_split
 
     for name in ("articles.jsonl", "questions.jsonl"):
         if not (split_dir / name).is_file():
@@ -354,13 +353,12 @@ def eval_(
     from assistant.evaluate.split import SplitError
 
     try:
-        load_split(split_dir)
+        with progress_bar("questions") as update:
+            out = run_eval(
+                assistant, split_dir, limit=limit, backend=None, folds=folds, shipped=shipped, progress=update
+            )
     except SplitError as e:
         fail(str(e))
-    with progress_bar("questions") as update:
-        out = run_eval(
-            assistant, split_dir, limit=limit, backend=None, folds=folds, shipped=shipped, progress=update
-        )
     conv = None
     if conversation:
         with progress_bar("conversations") as update:

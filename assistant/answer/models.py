@@ -97,16 +97,27 @@ class RerankModel:
     w_type: float = 1.0
     w_age: float = -1.5  # on age_feature
 
+    @staticmethod
+    def features(sources: list[Source], reference: date | None = None) -> list[tuple[float, ...]]:
+        """Each source's features, in the order of the weights (what bench/fit_models.py fits on)."""
+        top = max((s.retrieval_score for s in sources), default=0.0) or 1.0
+        return [
+            (
+                s.retrieval_score / top,
+                s.best_score,
+                s.coverage,
+                s.best_type,
+                age_feature(age_days(s.chunk, reference)),
+            )
+            for s in sources
+        ]
+
     def order(self, sources: list[Source], reference: date | None = None) -> list[Source]:
         """reference: the date ages count from (today, or the newest news we could know)."""
-        top = max((s.retrieval_score for s in sources), default=0.0) or 1.0
+        w = (self.w_retrieval, self.w_sentence, self.w_coverage, self.w_type, self.w_age)
         key = {
-            id(s): self.w_retrieval * s.retrieval_score / top
-            + self.w_sentence * s.best_score
-            + self.w_coverage * s.coverage
-            + self.w_type * s.best_type
-            + self.w_age * age_feature(age_days(s.chunk, reference))
-            for s in sources
+            id(s): sum(a * b for a, b in zip(w, f))
+            for s, f in zip(sources, self.features(sources, reference))
         }
         ranked = sorted(sources, key=lambda s: -key[id(s)])
         for n, s in enumerate(ranked, 1):

@@ -34,8 +34,6 @@ from assistant.answer.models import (
     SentenceModel,
     SupportFeatures,
     SupportModel,
-    age_days,
-    age_feature,
 )
 from assistant.answer.scoring import SentenceFeatures, SentenceScorer
 from assistant.answer.types import Source, make_sources
@@ -196,19 +194,7 @@ def fit_sentence(cases: Sequence[Case], drop: Collection[str] = ()) -> SentenceM
 
 
 def rerank_matrix(sources: list[Source], reference: date) -> np.ndarray:
-    top = max((s.retrieval_score for s in sources), default=0.0) or 1.0
-    return np.array(
-        [
-            [
-                s.retrieval_score / top,
-                s.best_score,
-                s.coverage,
-                s.best_type,
-                age_feature(age_days(s.chunk, reference)),
-            ]
-            for s in sources
-        ]
-    ).reshape(-1, 5)
+    return np.array(RerankModel.features(sources, reference)).reshape(-1, len(RERANK_FEATURES))
 
 
 def fit_rerank(cases: Sequence[Case], drop: Collection[str] = ()) -> RerankModel:
@@ -239,8 +225,10 @@ def fit_support(cases: Sequence[Case], fitted: Fitted, k: int, drop: Collection[
     return SupportModel(**{f"w_{name}": float(x) for name, x in zip(SUPPORT_FEATURES, w * mask)}, bias=b)
 
 
-def support_of(case: Case, fitted: Fitted, k: int) -> float:
-    return SupportGate(fitted.support).support(_given(case, fitted, k), case.reference).probability
+def support_of(case: Case, fitted: Fitted, k: int, ranked: list[Source] | None = None) -> float:
+    """ranked: the case's sources already ordered by fitted.rerank (else they are ordered here)."""
+    given = ranked[:k] if ranked is not None else _given(case, fitted, k)
+    return SupportGate(fitted.support).support(given, case.reference).probability
 
 
 def threshold_for(negatives: Sequence[float], refusal_target: float) -> float:
@@ -320,7 +308,7 @@ def replay(
         for c in (normal, unans):
             score_case(c, fitted, max_embedded)
         ranked = fitted.rerank.order(normal.sources, normal.reference)
-        ok = support_of(normal, fitted, k) >= fitted.min_support
+        ok = support_of(normal, fitted, k, ranked) >= fitted.min_support
         text = extractive_answer(ranked[:k], max_sentences)[0] if ok else ""
         top_holds = bool(ranked) and contains_answer(ranked[0].chunk.text, normal.question.answer)
         rows.append(
