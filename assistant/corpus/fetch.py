@@ -63,10 +63,20 @@ _SHOWN_URL_CHARS = 200
 class FetchError(ValueError):
     """A URL that cannot be fetched; `str()` is one line naming the URL and the reason."""
 
-    def __init__(self, url: str, reason: str) -> None:
+    def __init__(self, url: str, reason: str, status: int = 0) -> None:
         self.url = url
         self.reason = reason
+        self.status = status  # the HTTP status the server answered, 0 when none
         super().__init__(f"Could not fetch {_shown(url)}: {reason}")
+
+    @property
+    def transient(self) -> bool:
+        """True for a problem that may pass by itself (a server error, a timeout, no answer)."""
+        if self.status:
+            return self.status in (408, 425, 429) or self.status >= 500
+        return self.reason == UNREACHABLE or self.reason.startswith(
+            ("too slow", "the server's answer was broken", "the TLS connection failed")
+        )
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,13 @@ class Fetched:
     content: bytes  # decompressed
     content_type: str  # lower case, without parameters: "text/html"
     charset: str = ""  # from the Content-Type header, "" when it names none
+    status: int = 200  # 304 (no content) only when the caller sent a conditional request
+    etag: str = ""  # the validators a conditional request sends next time ("" when none)
+    last_modified: str = ""
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
 
     def text(self) -> str:
         """The content decoded: the header's charset, else an HTML <meta charset>, else UTF-8."""
@@ -98,17 +115,26 @@ def fetch(
     *,
     kind: str = "web page",
     ssl_context: ssl.SSLContext | None = None,
+    etag: str = "",
+    last_modified: str = "",
 ) -> Fetched:
     """GETs `url` under the rules of the module docstring. `accept`: the content types taken (lower
     case); `kind` names them in the refusal ("not a web page"); `ssl_context` replaces the default
-    verifying context (tests use it to trust their own certificate)."""
+    verifying context (tests use it to trust their own certificate). `etag` / `last_modified`: the
+    validators of the last answer, sent as a conditional request; an unchanged resource then comes
+    back as a `Fetched` with status 304 and no content."""
     deadline = time.monotonic() + settings.timeout_s
     allow = _Allow.parse(settings.allow)
+    conditional: dict[str, str] = {}
+    if etag and _printable_header(etag):
+        conditional["If-None-Match"] = etag
+    if last_modified and _printable_header(last_modified):
+        conditional["If-Modified-Since"] = last_modified
     current = url.strip()
     for _hop in range(settings.max_redirects + 1):
         target = _Target.parse(current)
         infos = _checked_addresses(target, allow, deadline)
-        result = _get(target, infos, deadline, settings, accept, kind, ssl_context)
+        result = _get(target, infos, deadline, settings, accept, kind, ssl_context, conditional)
         if isinstance(result, Fetched):
             return result
         current = result
@@ -326,6 +352,7 @@ def _get(
     accept: Collection[str],
     kind: str,
     ssl_context: ssl.SSLContext | None,
+    conditional: dict[str, str] | None = None,
 ) -> Fetched | str:
     """One GET to a checked address: the page, or the URL a redirect points to."""
     conn = http.client.HTTPConnection(target.host_header)
@@ -345,6 +372,7 @@ def _get(
             "Accept": ", ".join([*accept, "*/*;q=0.1"]),
             "Accept-Encoding": "gzip, deflate",
             "Connection": "close",
+            **(conditional or {}),
         }
         sock.settimeout(_remaining(target, deadline, settings))
         conn.request("GET", target.request_target, headers=headers)
@@ -354,15 +382,23 @@ def _get(
             if not location:
                 raise FetchError(target.url, f"HTTP {resp.status} redirect without a Location")
             return urljoin(target.url, _header_text(location).strip())
+        validators = {
+            "etag": _header_value(resp.getheader("ETag")),
+            "last_modified": _header_value(resp.getheader("Last-Modified")),
+        }
+        if resp.status == 304 and conditional:
+            return Fetched(target.url, b"", "", status=304, **validators)
         if not 200 <= resp.status < 300:
-            raise FetchError(target.url, f"the server answered HTTP {resp.status} {_phrase(resp.status)}")
+            raise FetchError(
+                target.url, f"the server answered HTTP {resp.status} {_phrase(resp.status)}", resp.status
+            )
         content_type = (resp.getheader("Content-Type") or "").split(";", 1)[0].strip().lower()
         if content_type not in accept:
             shown = _token(content_type) or "none"
-            raise FetchError(target.url, f"not a {kind} (content type {shown})")
+            raise FetchError(target.url, f"not a {kind} (content type {shown})", resp.status)
         content = _read_body(resp, sock, watchdog, target, deadline, settings)
         charset = _token(resp.headers.get_content_charset() or "").lower()
-        return Fetched(target.url, content, content_type, charset)
+        return Fetched(target.url, content, content_type, charset, resp.status, **validators)
     except FetchError:
         if watchdog.fired:
             raise _too_slow(target, settings) from None
@@ -479,6 +515,16 @@ def _header_text(value: str) -> str:
         return value.encode("latin-1").decode("utf-8")
     except UnicodeError:
         return value
+
+
+def _printable_header(value: str) -> bool:
+    return len(value) <= 200 and all(" " <= c <= "~" for c in value)
+
+
+def _header_value(value: str | None) -> str:
+    """A validator header kept for the next conditional request: printable ASCII, at most 200 chars."""
+    value = (value or "").strip()
+    return value if _printable_header(value) else ""
 
 
 def _token(value: str) -> str:
