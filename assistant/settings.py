@@ -134,6 +134,27 @@ class FetchSettings(BaseModel):
     user_agent: str = "news-assistant/0.1"
 
 
+class FeedsSettings(BaseModel):
+    """Followed feeds (assistant/corpus/feeds/): how often and how politely they are read."""
+
+    # Minutes between two polls of every feed by the running app (0: the app does not poll; `assistant
+    # feeds sync` still does).
+    interval_minutes: float = Field(default=30.0, ge=0)
+    # Seconds between two requests to one host; a robots.txt Crawl-delay asks for more (up to 30 s).
+    host_delay_s: float = Field(default=1.0, ge=0)
+    # Days an article read from a feed is kept, counted from its publication date (0: kept for ever,
+    # as news archives keep old items). Entries older than this are not fetched at all.
+    retention_days: int = Field(default=0, ge=0)
+    # Entries read per feed and poll (feeds list the newest first).
+    max_entries: int = Field(default=50, ge=1)
+    # Fewer characters of main text than this on an article page: no article found there.
+    min_text_chars: int = Field(default=150, ge=1)
+    # Polls that fetch an entry again after a passing problem (server error, timeout).
+    retries: int = Field(default=3, ge=0)
+    # Where article files from feeds are written, under upload_dir.
+    folder: str = Field(default="feeds", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
 class CorpusSettings(BaseModel):
     """Bounds on what one file may hold."""
 
@@ -165,6 +186,9 @@ class Settings(BaseSettings):
     ui: UISettings = Field(default_factory=UISettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     corpus: CorpusSettings = Field(default_factory=CorpusSettings)
+    feeds: FeedsSettings = Field(default_factory=FeedsSettings)
+    # The running app watches corpus_dirs and upload_dir and syncs what changes (assistant/watch.py).
+    watch: bool = True
 
     # Test-only fault injection: "<point>:<count>" makes sync SIGKILL its own process the count-th
     # time it reaches that point. See assistant.index.FAULT_POINTS.

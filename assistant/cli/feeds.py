@@ -1,0 +1,175 @@
+"""`assistant feeds add | list | remove | sync` and `assistant watch`: articles that arrive by themselves."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from assistant.cli.common import IndexDir, JsonOut, build, err, fail, make_settings, progress_bar
+
+log = logging.getLogger(__name__)
+
+feeds_app = typer.Typer(
+    help="Follow RSS and Atom feeds: their new articles are fetched, written under the upload folder and indexed.",
+    no_args_is_help=True,
+)
+
+
+def _poller(index_dir: Path | None):  # type: ignore[no-untyped-def]
+    """The feed list alone (no models loaded): for add, list and remove."""
+    from assistant.corpus.feeds.poll import FeedPoller
+    from assistant.corpus.feeds.registry import FeedRegistry
+
+    settings = make_settings(index_dir)
+    try:
+        return FeedPoller(FeedRegistry(Path(settings.index_dir)), settings)
+    except Exception as e:  # noqa: BLE001 - an unreadable feed list is one line, not a traceback
+        fail(f"cannot open the feed list under {settings.index_dir}: {type(e).__name__}: {e}")
+
+
+def _updater(index_dir: Path | None):  # type: ignore[no-untyped-def]
+    from assistant.updates import Updater
+
+    return Updater(build(make_settings(index_dir)))
+
+
+@feeds_app.command("add")
+def add(
+    url: Annotated[str, typer.Argument(help="The feed's address (RSS 2.0, RSS 1.0 or Atom).")],
+    name: Annotated[str, typer.Option("--name", help="A name for it (default: the feed's own title).")] = "",
+    index_dir: IndexDir = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Follow a feed (it is fetched once to check that it is one). `feeds sync` or the app reads it."""
+    from assistant.corpus.feeds.parse import FeedError
+    from assistant.corpus.fetch import FetchError
+
+    poller = _poller(index_dir)
+    try:
+        feed, parsed, added = poller.add(url, name)
+    except (FetchError, FeedError) as e:
+        fail(str(e))
+    if as_json:
+        typer.echo(json.dumps({**feed.to_dict(), "entries": len(parsed.entries), "added": added}))
+        return
+    what = "Following" if added else "Already following"
+    typer.echo(f"{what} “{feed.name}” ({feed.url}): {len(parsed.entries)} entries now.")
+    if parsed.warning:
+        err(f"warning: {parsed.warning}")
+
+
+@feeds_app.command("list")
+def list_(index_dir: IndexDir = None, as_json: JsonOut = False) -> None:
+    """The followed feeds with their last poll and its result."""
+    feeds = _poller(index_dir).registry.feeds()
+    if as_json:
+        typer.echo(json.dumps([f.to_dict() for f in feeds], ensure_ascii=False))
+        return
+    if not feeds:
+        typer.echo("No feeds followed. Add one with `assistant feeds add URL`.")
+    for f in feeds:
+        polled = f.polled_at or "never polled"
+        typer.echo(f"{f.name}\n  {f.url}\n  last poll: {polled}{' · ' + f.result if f.result else ''}")
+
+
+@feeds_app.command("remove")
+def remove(
+    feed: Annotated[str, typer.Argument(help="The feed's address or name.")],
+    purge: Annotated[
+        bool,
+        typer.Option("--purge", help="Also remove the articles only this feed gave (and sync the index)."),
+    ] = False,
+    index_dir: IndexDir = None,
+) -> None:
+    """Stop following a feed. Its articles stay (news archives keep old items) unless --purge."""
+    poller = _poller(index_dir)
+    found = poller.registry.feed(feed.strip())
+    if found is None:
+        fail(f"no followed feed has the address or name {feed.strip()[:200]!r} (see `assistant feeds list`)")
+    n = poller.remove(found, purge)
+    typer.echo(f"Stopped following “{found.name}”." + (f" Removed {n} of its articles." if purge else ""))
+    if n:
+        updater = _updater(index_dir)
+        typer.echo(f"index: {updater.sync().summary()}")
+
+
+@feeds_app.command("sync")
+def sync(
+    feeds: Annotated[
+        list[str] | None, typer.Argument(help="Only these feeds (addresses or names; default: all).")
+    ] = None,
+    index_dir: IndexDir = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Fetch the feeds' new and changed entries and sync them into the index, in one step.
+
+    Exits 1 when a feed or an entry failed (the others are still read), 2 on a configuration error."""
+    from assistant.index import IndexError_
+
+    updater = _updater(index_dir)
+    only = None
+    if feeds:
+        only = []
+        for name in feeds:
+            found = updater.poller.registry.feed(name.strip())
+            if found is None:
+                fail(f"no followed feed has the address or name {name.strip()[:200]!r}")
+            only.append(found)
+    try:
+        with progress_bar("embedding") as update:
+            result = updater.sync_feeds(only, progress=update)
+    except IndexError_ as e:
+        fail(str(e))
+    problems = [f for f in result.poll.feeds if f.error or f.failed]
+    index_failed = bool(result.index and result.index.failed)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        for f in result.poll.feeds:
+            typer.echo(f"{f.name}: {f.line()}")
+            for line in f.failed:
+                err(f"  failed: {line}")
+        if result.index is not None:
+            for failure in result.index.failed:
+                err(f"failed: {failure.path}: {failure.error}")
+        typer.echo(result.summary())
+    raise typer.Exit(1 if problems or index_failed else 0)
+
+
+def watch(
+    folders: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Folders to watch (default: the corpus folders and the upload folder)."),
+    ] = None,
+    index_dir: IndexDir = None,
+) -> None:
+    """Sync once, then watch folders and sync what changes (Ctrl-C stops). One line per sync."""
+    from assistant.watch import FolderWatcher
+
+    updater = _updater(index_dir)
+    roots = list(folders) if folders else updater.folders()
+    for root in roots:
+        if root.exists() and not root.is_dir():
+            fail(f"{root} is not a folder")
+
+    def synced(changed: list[Path]) -> None:
+        report = updater.sync(changed)
+        stamp = datetime.now().isoformat(timespec="seconds")
+        typer.echo(f"{stamp} synced {', '.join(str(r) for r in changed)}: {report.summary()}")
+        for f in report.failed:
+            err(f"  failed: {f.path}: {f.error}")
+
+    synced(roots)
+    watcher = FolderWatcher(roots, synced)
+    stop = threading.Event()
+    err(f"watching {', '.join(str(r) for r in roots)} (Ctrl-C stops)")
+    try:
+        watcher.run(stop)
+    except KeyboardInterrupt:
+        stop.set()

@@ -1,0 +1,88 @@
+"""The folder of article files written from feeds: one Markdown file with front matter per article,
+named from a hash of its canonical URL, so that the index stays a pure function of the folders."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from assistant.corpus.feeds.registry import FeedRegistry
+from assistant.corpus.feeds.urls import url_key
+
+
+def text_hash(text: str) -> str:
+    """Same words, same hash: whitespace and case do not count (one text under two addresses)."""
+    return hashlib.sha256(" ".join(text.split()).casefold().encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ArticleFile:
+    url: str
+    title: str
+    source: str
+    author: str
+    published: str
+    feed: str
+    text: str
+
+    def render(self) -> str:
+        front = {
+            "title": self.title,
+            "url": self.url,
+            "source": self.source,
+            "author": self.author,
+            "published": self.published,
+            "feed": self.feed,
+        }
+        # JSON is YAML: every value is quoted, whatever characters it holds
+        return f"---\n{json.dumps(front, ensure_ascii=False)}\n---\n{self.text}\n"
+
+
+class ArticleFolder:
+    def __init__(self, folder: Path, registry: FeedRegistry) -> None:
+        self.folder = folder
+        self.registry = registry
+
+    def path_of(self, url: str) -> Path:
+        return self.folder / f"{url_key(url)}.md"
+
+    def write(self, article: ArticleFile) -> bool:
+        """Writes the file unless it already holds exactly this (then nothing changes, so nothing is
+        embedded again). Atomic: a hidden temporary file, then a rename."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.path_of(article.url)
+        content = article.render()
+        try:
+            if target.read_text(encoding="utf-8") == content:
+                return False
+        except (OSError, UnicodeError):
+            pass
+        tmp = self.folder / f".{target.name}.tmp"
+        tmp.write_text(content, encoding="utf-8")
+        os.replace(tmp, target)
+        return True
+
+    def remove(self, url: str) -> None:
+        self.path_of(url).unlink(missing_ok=True)
+        self.registry.forget_article(url)
+
+    def expire(self, retention_days: int, today: date) -> int:
+        """Removes articles published more than retention_days ago (0: none); returns how many."""
+        if retention_days <= 0:
+            return 0
+        cutoff = (today - timedelta(days=retention_days)).isoformat()
+        old = [a for a in self.registry.articles() if a.published and a.published < cutoff]
+        for a in old:
+            self.remove(a.url)
+        return len(old)
+
+    def purge(self, feed_url: str) -> int:
+        """Removes the articles only this feed gave (call before the feed itself is removed)."""
+        gone = [a for a in self.registry.articles() if self.registry.feeds_of(a.url) == {feed_url}]
+        for a in gone:
+            self.remove(a.url)
+        return len(gone)

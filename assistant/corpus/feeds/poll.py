@@ -1,0 +1,246 @@
+"""Reading followed feeds: each feed fetched with a conditional GET, each new or updated entry's page
+fetched (politely) and written as an article file. One problem with a feed or an entry is one line in
+the result; nothing already written is touched by it."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from assistant.corpus.feeds.articles import ArticleFile, ArticleFolder, text_hash
+from assistant.corpus.feeds.extract import extract_page
+from assistant.corpus.feeds.parse import FEED_TYPES, Entry, FeedError, ParsedFeed, parse_feed
+from assistant.corpus.feeds.polite import HostPacer, Robots
+from assistant.corpus.feeds.registry import Feed, FeedRegistry, StoredArticle
+from assistant.corpus.feeds.urls import canonical_url
+from assistant.corpus.fetch import PAGE_TYPES, FetchError, fetch
+from assistant.corpus.files import one_line
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FeedResult:
+    url: str
+    name: str
+    ok: bool = True
+    not_modified: bool = False
+    entries: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    skipped_old: int = 0
+    failed: list[str] = field(default_factory=list)  # one line per entry: "“title”: reason"
+    error: str = ""  # the feed itself could not be read
+    warning: str = ""
+
+    def line(self) -> str:
+        if self.error:
+            return self.error
+        if self.not_modified:
+            return "not modified since the last poll"
+        parts = [
+            f"{self.entries} entries: {self.new} new, {self.updated} updated, {self.unchanged} unchanged"
+        ]
+        if self.duplicates:
+            parts.append(f"{self.duplicates} already stored")
+        if self.skipped_old:
+            parts.append(f"{self.skipped_old} older than the retention")
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed")
+        return ", ".join(parts) + (f" ({self.warning})" if self.warning else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "result": self.line()}
+
+
+@dataclass
+class PollReport:
+    feeds: list[FeedResult] = field(default_factory=list)
+    expired: int = 0  # article files removed by the retention setting
+    pages_fetched: int = 0
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.written or self.expired)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "feeds": [f.to_dict() for f in self.feeds],
+            "expired": self.expired,
+            "pages_fetched": self.pages_fetched,
+            "articles_written": len(self.written),
+        }
+
+
+class FeedPoller:
+    def __init__(
+        self,
+        registry: FeedRegistry,
+        settings: Settings,
+        *,
+        pacer: HostPacer | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.cfg = settings.feeds
+        self.pacer = pacer or HostPacer(self.cfg.host_delay_s)
+        self.robots = Robots(settings.fetch, self.pacer)
+        self.ssl_context = ssl_context
+        self.articles = ArticleFolder(Path(settings.upload_dir) / self.cfg.folder, registry)
+
+    # ---- the feed list -------------------------------------------------------------------------------
+
+    def add(self, url: str, name: str = "") -> tuple[Feed, ParsedFeed, bool]:
+        """Checks that url is a feed (fetches and parses it) and follows it. (feed, what it holds, new?).
+        Raises FetchError or FeedError (with the URL in the message)."""
+        url = url.strip()
+        try:
+            url = canonical_url(url)
+        except ValueError:
+            raise FeedError(f"{one_line(url, 200)}: not an http(s) address") from None
+        name = " ".join(name.split())[:200]
+        self.pacer.wait(url)
+        got = fetch(url, self.settings.fetch, FEED_TYPES, kind="feed", ssl_context=self.ssl_context)
+        try:
+            parsed = parse_feed(got.content, got.url, self.cfg.max_entries, got.content_type)
+        except FeedError as e:
+            raise FeedError(f"{one_line(url, 200)}: {e}") from None
+        added = self.registry.add(url, name or parsed.title or urlsplit(url).hostname or url, bool(name))
+        feed = self.registry.feed(url)
+        assert feed is not None
+        return feed, parsed, added
+
+    def remove(self, feed: Feed, purge: bool = False) -> int:
+        """Stops following the feed; purge: also removes the articles only it gave. Returns how many."""
+        n = self.articles.purge(feed.url) if purge else 0
+        self.registry.remove(feed.url)
+        return n
+
+    # ---- polling ---------------------------------------------------------------------------------------
+
+    def poll(self, only: Sequence[Feed] | None = None, today: date | None = None) -> PollReport:
+        report = PollReport()
+        for feed in only if only is not None else self.registry.feeds():
+            report.feeds.append(self._poll_feed(feed, report, today or date.today()))
+        report.expired = self.articles.expire(self.cfg.retention_days, today or date.today())
+        return report
+
+    def _poll_feed(self, feed: Feed, report: PollReport, today: date) -> FeedResult:
+        result = FeedResult(feed.url, feed.name)
+        self.pacer.wait(feed.url)
+        try:
+            got = fetch(
+                feed.url,
+                self.settings.fetch,
+                FEED_TYPES,
+                kind="feed",
+                ssl_context=self.ssl_context,
+                etag=feed.etag,
+                last_modified=feed.last_modified,
+            )
+            if got.not_modified:
+                result.not_modified = True
+                self.registry.polled(feed.url, True, result.line(), None, None)
+                return result
+            parsed = parse_feed(got.content, got.url, self.cfg.max_entries, got.content_type)
+        except (FetchError, FeedError) as e:
+            result.ok = False
+            result.error = str(e) if isinstance(e, FetchError) else f"{one_line(feed.url, 200)}: {e}"
+            self.registry.polled(feed.url, False, result.line(), None, None)
+            return result
+        if parsed.title:
+            self.registry.rename_default(feed.url, parsed.title)
+        result.warning = parsed.warning
+        result.entries = len(parsed.entries)
+        retry_later = False
+        for entry in parsed.entries:
+            retry_later |= self._entry(feed, entry, result, report, today)
+        # After a passing problem with an entry, the next poll must read the feed again (no 304).
+        etag, modified = ("", "") if retry_later else (got.etag, got.last_modified)
+        self.registry.polled(feed.url, True, result.line(), etag, modified)
+        return result
+
+    def _entry(self, feed: Feed, entry: Entry, result: FeedResult, report: PollReport, today: date) -> bool:
+        """Handles one entry; True when it failed with a problem worth retrying at the next poll."""
+        label = f"“{one_line(entry.title, 120)}”" if entry.title else one_line(entry.link or entry.key, 200)
+        old = self.registry.item(feed.url, entry.key)
+        settled = old is not None and (not old.error or not old.retry or old.attempts > self.cfg.retries)
+        if old is not None and old.stamp == entry.stamp and settled:
+            result.unchanged += 1
+            return False
+
+        def failed(reason: str, retry: bool = False) -> bool:
+            result.failed.append(f"{label}: {reason}")
+            self.registry.record_item(feed.url, entry.key, entry.stamp, error=reason, retry=retry)
+            return retry
+
+        if not entry.link:
+            return failed("the entry has no link to an article")
+        try:
+            url = canonical_url(entry.link)
+        except ValueError:
+            return failed("the entry's link is not an http(s) address")
+        if len(url) > self.settings.corpus.max_meta_chars:
+            return failed(f"the link is longer than {self.settings.corpus.max_meta_chars} characters")
+        cutoff = today - timedelta(days=self.cfg.retention_days)
+        if self.cfg.retention_days and entry.published and entry.published < cutoff.isoformat():
+            result.skipped_old += 1
+            self.registry.record_item(feed.url, entry.key, entry.stamp)
+            return False
+        stored = self.registry.article(url)
+        if stored is not None and (old is None or old.article != url):
+            result.duplicates += 1  # the same article through another feed or entry: stored once
+            self.registry.record_item(feed.url, entry.key, entry.stamp, article=url)
+            return False
+        allowed, why = self.robots.check(url)
+        if not allowed:
+            return failed(why, retry="could not be read" in why)
+        self.pacer.wait(url)
+        try:
+            page = fetch(url, self.settings.fetch, PAGE_TYPES, ssl_context=self.ssl_context)
+        except FetchError as e:
+            return failed(e.reason, retry=e.transient)
+        finally:
+            report.pages_fetched += 1
+        art = extract_page(page)
+        if art is None or len(art.text) < self.cfg.min_text_chars:
+            return failed("no article text found on the page")
+        published = entry.published or art.published
+        if not published:
+            return failed("no publication date in the feed entry or on the page")
+        digest = text_hash(art.text)
+        twin = self.registry.article_with_text(digest)
+        if twin is not None and twin.url != url:
+            result.duplicates += 1  # the same text under another address: stored once
+            self.registry.record_item(feed.url, entry.key, entry.stamp, article=twin.url)
+            return False
+        named = self.registry.named(feed.url)
+        source = feed.name if named else (art.site_name or urlsplit(url).hostname or feed.name)
+        title = entry.title or art.title or url
+        file = ArticleFile(
+            url, title, source[:200], entry.author or art.author, published, feed.name, art.text
+        )
+        if self.articles.write(file):
+            report.written.append(self.articles.path_of(url))
+        self.registry.save_article(
+            StoredArticle(
+                url, self.articles.path_of(url).name, digest, title, file.source, published, feed.url
+            )
+        )
+        self.registry.record_item(feed.url, entry.key, entry.stamp, article=url)
+        if old is not None and old.article == url:
+            result.updated += 1
+        else:
+            result.new += 1
+        return False

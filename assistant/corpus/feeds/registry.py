@@ -1,0 +1,254 @@
+"""The feed list and what was read from each feed, in one SQLite file under the index folder
+(``feeds.sqlite3``): the followed feeds with their validators and last poll, every entry seen (so that an
+entry seen again is not fetched again), and every article written (so that one article reached through
+two feeds, or one text under two addresses, is stored once)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+FILE_NAME = "feeds.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feeds (
+    url TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    named INTEGER NOT NULL DEFAULT 0,         -- 1: the name was given, else the feed's own title
+    added TEXT NOT NULL,
+    etag TEXT NOT NULL DEFAULT '',
+    last_modified TEXT NOT NULL DEFAULT '',
+    polled_at TEXT NOT NULL DEFAULT '',
+    ok INTEGER NOT NULL DEFAULT 1,
+    result TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS items (
+    feed TEXT NOT NULL,
+    key TEXT NOT NULL,                         -- the entry's id, else its link, else its title
+    stamp TEXT NOT NULL,                       -- hash of what the entry says; a change means an update
+    article TEXT NOT NULL DEFAULT '',          -- canonical URL of the article it gave, '' if none
+    error TEXT NOT NULL DEFAULT '',
+    retry INTEGER NOT NULL DEFAULT 0,          -- 1: the error may pass (server error, timeout)
+    attempts INTEGER NOT NULL DEFAULT 0,
+    seen TEXT NOT NULL,
+    PRIMARY KEY (feed, key)
+);
+CREATE TABLE IF NOT EXISTS articles (
+    url TEXT PRIMARY KEY,                      -- canonical
+    file TEXT NOT NULL,                        -- the article file's name in the feeds folder
+    text_hash TEXT NOT NULL,
+    title TEXT NOT NULL,
+    source TEXT NOT NULL,
+    published TEXT NOT NULL,
+    feed TEXT NOT NULL,
+    fetched TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_by_text ON articles (text_hash);
+"""
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Feed:
+    url: str
+    name: str
+    added: str
+    etag: str = ""
+    last_modified: str = ""
+    polled_at: str = ""  # "" before the first poll
+    ok: bool = True
+    result: str = ""  # the last poll's result, one line
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "url": self.url,
+            "name": self.name,
+            "added": self.added,
+            "polled_at": self.polled_at,
+            "ok": self.ok,
+            "result": self.result,
+        }
+
+
+@dataclass(frozen=True)
+class Item:
+    stamp: str
+    article: str
+    error: str
+    retry: bool
+    attempts: int
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    url: str
+    file: str
+    text_hash: str
+    title: str
+    source: str
+    published: str
+    feed: str
+
+
+class FeedRegistry:
+    """One connection per registry, guarded by a lock (the app's poller and its page share it); WAL, so a
+    CLI in another process can read the feed list while the app polls."""
+
+    def __init__(self, index_dir: Path) -> None:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        self.path = index_dir / FILE_NAME
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=30000")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # ---- feeds -------------------------------------------------------------------------------------
+
+    def feeds(self) -> list[Feed]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT url, name, added, etag, last_modified, polled_at, ok, result FROM feeds ORDER BY added, url"
+            ).fetchall()
+        return [Feed(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7]) for r in rows]
+
+    def feed(self, url_or_name: str) -> Feed | None:
+        """The feed at that URL, or the one feed of that name."""
+        for f in self.feeds():
+            if f.url == url_or_name:
+                return f
+        named = [f for f in self.feeds() if f.name.casefold() == url_or_name.strip().casefold()]
+        return named[0] if len(named) == 1 else None
+
+    def add(self, url: str, name: str, named: bool) -> bool:
+        """False when the feed is already followed (its name is then updated if one was given)."""
+        with self._tx() as db:
+            row = db.execute("SELECT 1 FROM feeds WHERE url = ?", (url,)).fetchone()
+            if row is not None:
+                if named:
+                    db.execute("UPDATE feeds SET name = ?, named = 1 WHERE url = ?", (name, url))
+                return False
+            db.execute(
+                "INSERT INTO feeds (url, name, named, added) VALUES (?, ?, ?, ?)",
+                (url, name, int(named), now()),
+            )
+            return True
+
+    def remove(self, url: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM feeds WHERE url = ?", (url,))
+            db.execute("DELETE FROM items WHERE feed = ?", (url,))
+
+    def named(self, url: str) -> bool:
+        with self._lock:
+            row = self._db.execute("SELECT named FROM feeds WHERE url = ?", (url,)).fetchone()
+        return bool(row and row[0])
+
+    def polled(self, url: str, ok: bool, result: str, etag: str | None, last_modified: str | None) -> None:
+        """Records a poll; validators are kept as they were when None (a failed poll)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE feeds SET polled_at = ?, ok = ?, result = ? WHERE url = ?",
+                (now(), int(ok), result, url),
+            )
+            if etag is not None and last_modified is not None:
+                db.execute(
+                    "UPDATE feeds SET etag = ?, last_modified = ? WHERE url = ?", (etag, last_modified, url)
+                )
+
+    def rename_default(self, url: str, title: str) -> None:
+        """A feed added without a name takes its own title."""
+        with self._tx() as db:
+            db.execute("UPDATE feeds SET name = ? WHERE url = ? AND named = 0", (title, url))
+
+    # ---- entries -----------------------------------------------------------------------------------
+
+    def item(self, feed: str, key: str) -> Item | None:
+        with self._lock:
+            r = self._db.execute(
+                "SELECT stamp, article, error, retry, attempts FROM items WHERE feed = ? AND key = ?",
+                (feed, key),
+            ).fetchone()
+        return Item(r[0], r[1], r[2], bool(r[3]), r[4]) if r else None
+
+    def record_item(
+        self, feed: str, key: str, stamp: str, article: str = "", error: str = "", retry: bool = False
+    ) -> None:
+        with self._tx() as db:
+            old = db.execute(
+                "SELECT stamp, attempts FROM items WHERE feed = ? AND key = ?", (feed, key)
+            ).fetchone()
+            attempts = (old[1] + 1 if old and old[0] == stamp else 1) if error else 0
+            db.execute(
+                "INSERT OR REPLACE INTO items (feed, key, stamp, article, error, retry, attempts, seen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (feed, key, stamp, article, error, int(retry), attempts, now()),
+            )
+
+    # ---- articles ----------------------------------------------------------------------------------
+
+    def article(self, url: str) -> StoredArticle | None:
+        with self._lock:
+            r = self._db.execute(
+                "SELECT url, file, text_hash, title, source, published, feed FROM articles WHERE url = ?",
+                (url,),
+            ).fetchone()
+        return StoredArticle(*r) if r else None
+
+    def article_with_text(self, text_hash: str) -> StoredArticle | None:
+        with self._lock:
+            r = self._db.execute(
+                "SELECT url, file, text_hash, title, source, published, feed FROM articles WHERE text_hash = ?",
+                (text_hash,),
+            ).fetchone()
+        return StoredArticle(*r) if r else None
+
+    def save_article(self, a: StoredArticle) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO articles (url, file, text_hash, title, source, published, feed, fetched)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (a.url, a.file, a.text_hash, a.title, a.source, a.published, a.feed, now()),
+            )
+
+    def articles(self) -> list[StoredArticle]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT url, file, text_hash, title, source, published, feed FROM articles ORDER BY published DESC"
+            ).fetchall()
+        return [StoredArticle(*r) for r in rows]
+
+    def forget_article(self, url: str) -> None:
+        """The article's row goes; the entries that gave it stay, so it is not fetched again."""
+        with self._tx() as db:
+            db.execute("DELETE FROM articles WHERE url = ?", (url,))
+
+    def feeds_of(self, article_url: str) -> set[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT feed FROM items WHERE article = ?", (article_url,)
+            ).fetchall()
+        return {r[0] for r in rows}

@@ -1,0 +1,85 @@
+"""Everything that brings new articles into the index goes through one `Updater`: uploads, fetched
+pages, "Re-index", the folder watcher and the feed poller. It holds the one lock, so two syncs never
+run at once in a process, and it knows which folders the index is a function of."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from assistant.corpus.feeds.poll import FeedPoller, PollReport
+from assistant.corpus.feeds.registry import Feed, FeedRegistry
+from assistant.index import ProgressFn, SyncReport
+from assistant.service import Assistant
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FeedsSync:
+    poll: PollReport
+    index: SyncReport | None  # None when no article file changed (nothing to sync)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.poll.to_dict(), "index": (self.index or SyncReport()).to_dict()}
+
+    def summary(self) -> str:
+        new = sum(f.new for f in self.poll.feeds)
+        updated = sum(f.updated for f in self.poll.feeds)
+        failed = sum(len(f.failed) + bool(f.error) for f in self.poll.feeds)
+        line = (
+            f"{len(self.poll.feeds)} feeds polled: {new} new, {updated} updated articles, {failed} problems"
+            f", {self.poll.expired} expired"
+        )
+        return line + (f"; index: {self.index.summary()}" if self.index else "; index unchanged")
+
+
+class Updater:
+    def __init__(self, assistant: Assistant, poller: FeedPoller | None = None) -> None:
+        self.assistant = assistant
+        self.settings = assistant.settings
+        self.lock = threading.Lock()
+        self._poller = poller
+
+    def folders(self) -> list[Path]:
+        """The folders the index is a function of: corpus_dirs and the upload folder (created)."""
+        upload = Path(self.settings.upload_dir)
+        upload.mkdir(parents=True, exist_ok=True)
+        return list(dict.fromkeys([*self.settings.corpus_dirs, upload]))
+
+    @property
+    def poller(self) -> FeedPoller:
+        if self._poller is None:
+            self._poller = FeedPoller(FeedRegistry(Path(self.settings.index_dir)), self.settings)
+        return self._poller
+
+    def feeds(self) -> list[Feed]:
+        return self.poller.registry.feeds()
+
+    def sync(self, roots: Sequence[Path] | None = None, progress: ProgressFn | None = None) -> SyncReport:
+        """Syncs the given roots (default: every folder), waiting for a sync already running."""
+        with self.lock:
+            return self._sync(roots, progress)
+
+    def _sync(self, roots: Sequence[Path] | None, progress: ProgressFn | None) -> SyncReport:
+        folders = self.folders()
+        return self.assistant.sync(list(roots) if roots else folders, progress=progress)
+
+    def sync_feeds(
+        self,
+        only: Sequence[Feed] | None = None,
+        progress: ProgressFn | None = None,
+        today: date | None = None,
+    ) -> FeedsSync:
+        """Polls the feeds (all, or `only`) and syncs the feed folder into the index when a file changed."""
+        with self.lock:
+            poll = self.poller.poll(only, today)
+            index = self._sync([self.poller.articles.folder.parent], progress) if poll.changed else None
+        for f in poll.feeds:
+            log.info("feed %s: %s", f.url, f.line())
+        return FeedsSync(poll, index)
