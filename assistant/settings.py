@@ -140,7 +140,8 @@ class FeedsSettings(BaseModel):
     # Minutes between two polls of every feed by the running app (0: the app does not poll; `assistant
     # feeds sync` still does).
     interval_minutes: float = Field(default=30.0, ge=0)
-    # Seconds between two requests to one host; a robots.txt Crawl-delay asks for more (up to 30 s).
+    # Seconds between two article-page (or robots.txt) requests to one host; a robots.txt Crawl-delay
+    # asks for more (up to 30 s). Feeds themselves are read once per poll each, conditionally.
     host_delay_s: float = Field(default=1.0, ge=0)
     # Days an article read from a feed is kept, counted from its publication date (0: kept for ever,
     # as news archives keep old items). Entries older than this are not fetched at all.

@@ -45,6 +45,7 @@ class Updater:
         self.settings = assistant.settings
         self.lock = threading.Lock()
         self._poller = poller
+        self._feeds_unsynced = False
 
     def folders(self) -> list[Path]:
         """The folders the index is a function of: corpus_dirs and the upload folder (created)."""
@@ -79,7 +80,12 @@ class Updater:
         """Polls the feeds (all, or `only`) and syncs the feed folder into the index when a file changed."""
         with self.lock:
             poll = self.poller.poll(only, today)
-            index = self._sync([self.poller.articles.folder.parent], progress) if poll.changed else None
+            index = None
+            if poll.changed or self._feeds_unsynced:
+                # set until a sync succeeds: files a poll wrote are indexed even if that sync failed
+                self._feeds_unsynced = True
+                index = self._sync([self.poller.articles.folder.parent], progress)
+                self._feeds_unsynced = False
         for f in poll.feeds:
             log.info("feed %s: %s", f.url, f.line())
         return FeedsSync(poll, index)

@@ -55,7 +55,7 @@ def site() -> Iterator[FeedSite]:
 
 def make_settings(tmp_path: Path, **feeds: object) -> Settings:
     corpus = tmp_path / "corpus"
-    corpus.mkdir(exist_ok=True)
+    corpus.mkdir(parents=True, exist_ok=True)
     s = Settings(
         index_dir=tmp_path / "index",
         corpus_dirs=[corpus],

@@ -110,7 +110,6 @@ class FeedPoller:
         except ValueError:
             raise FeedError(f"{one_line(url, 200)}: not an http(s) address") from None
         name = " ".join(name.split())[:200]
-        self.pacer.wait(url)
         got = fetch(url, self.settings.fetch, FEED_TYPES, kind="feed", ssl_context=self.ssl_context)
         try:
             parsed = parse_feed(got.content, got.url, self.cfg.max_entries, got.content_type)
@@ -132,13 +131,19 @@ class FeedPoller:
     def poll(self, only: Sequence[Feed] | None = None, today: date | None = None) -> PollReport:
         report = PollReport()
         for feed in only if only is not None else self.registry.feeds():
-            report.feeds.append(self._poll_feed(feed, report, today or date.today()))
+            try:
+                report.feeds.append(self._poll_feed(feed, report, today or date.today()))
+            except Exception as e:  # noqa: BLE001 - one feed's surprise is that feed's failure
+                log.exception("feed %s", feed.url)
+                error = f"{one_line(feed.url, 200)}: {type(e).__name__}: {one_line(str(e), 200)}"
+                report.feeds.append(FeedResult(feed.url, feed.name, ok=False, error=error))
         report.expired = self.articles.expire(self.cfg.retention_days, today or date.today())
         return report
 
     def _poll_feed(self, feed: Feed, report: PollReport, today: date) -> FeedResult:
         result = FeedResult(feed.url, feed.name)
-        self.pacer.wait(feed.url)
+        # A feed is read once per poll (per interval): only the article pages it leads to, which come in
+        # bursts, are spaced by the per-host delay.
         try:
             got = fetch(
                 feed.url,
@@ -165,7 +170,13 @@ class FeedPoller:
         result.entries = len(parsed.entries)
         retry_later = False
         for entry in parsed.entries:
-            retry_later |= self._entry(feed, entry, result, report, today)
+            try:
+                retry_later |= self._entry(feed, entry, result, report, today)
+            except Exception as e:  # noqa: BLE001 - one entry's surprise is that entry's failure
+                log.exception("feed %s, entry %s", feed.url, entry.key)
+                result.failed.append(
+                    f"{one_line(entry.title or entry.key, 120)}: {type(e).__name__}: {one_line(str(e), 200)}"
+                )
         # After a passing problem with an entry, the next poll must read the feed again (no 304).
         etag, modified = ("", "") if retry_later else (got.etag, got.last_modified)
         self.registry.polled(feed.url, True, result.line(), etag, modified)
