@@ -484,3 +484,370 @@ def test_a_failing_sync_is_one_line_and_stays_in_the_status_until_a_sync_succeed
     store.fail = False
     assert app._reindex().startswith("Re-indexed: 0 added")
     assert "failed" not in app.status()
+
+
+# ---- what's new, feeds and answer filters ------------------------------------------------------------
+
+
+def _manifest(n: int, **extra: object) -> dict[str, dict[str, object]]:
+    """n articles, one a day from 2025-03-01 (article i published on day i+1)."""
+    return {
+        f"a{i:03d}": {
+            "title": f"Article {i:03d}",
+            "url": f"https://news.example/{i}",
+            "source": "news.example",
+            "published_date": f"2025-03-{i + 1:02d}",
+            "published": 20250301 + i,
+            **extra,
+        }
+        for i in range(n)
+    }
+
+
+def test_latest_articles_render_untrusted_fields_as_text() -> None:
+    from assistant.ui.render import latest_html, newest_first
+
+    manifest = {
+        "x1": {
+            "title": EVIL_TITLE,
+            "url": "javascript:window.__xss=3",
+            "source": "<b>bad</b> [click](javascript:alert(1))",
+            "published_date": "2025-03-19",
+            "published": 20250319,
+        },
+        "x2": {
+            "title": "[Read me](javascript:alert(2)) and **bold** " + "long " * 3000,
+            "url": 'https://ok.example/a?x="><script>',
+            "source": "",
+            "published_date": "2025-03-18",
+            "published": 20250318,
+        },
+        "x3": {"title": "", "url": "data:text/html,<script>", "source": "s", "published": 0},
+    }
+    html_ = latest_html(newest_first(manifest), 1)
+    assert "<script" not in html_ and "<img" not in html_ and "<b>" not in html_
+    assert "javascript:" not in html_.replace("(javascript:", "") and "data:" not in html_
+    assert "&lt;script&gt;window.__xss=1&lt;/script&gt;Evil" in html_
+    assert html_.count("<a ") == 1  # only the http(s) link, with its quote escaped
+    assert 'href="https://ok.example/a?x=&quot;&gt;&lt;script&gt;"' in html_
+    assert 'rel="noopener noreferrer nofollow"' in html_
+    assert "[Read me](javascript:alert(2))" in html_  # Markdown stays text in an HTML block
+    long = html_.split("[Read me]", 1)[1].split("</a>", 1)[0]  # a 15 000-character title is cut
+    assert 250 < len(long) < 300 and long.endswith("…")
+    assert html_.index("Evil") < html_.index("Read me") < html_.index(">x3<")  # newest first, no date last
+
+
+def test_latest_articles_are_newest_first_then_by_title() -> None:
+    from assistant.ui.render import newest_first
+
+    manifest = {
+        "b": {"title": "beta", "published": 20250301},
+        "a": {"title": "Alpha", "published": 20250301},
+        "c": {"title": "Gamma", "published": 20250302},
+        "d": {"title": "Delta", "published": "not a number"},
+    }
+    assert [m["id"] for m in newest_first(manifest)] == ["c", "a", "b", "d"]
+
+
+@pytest.mark.parametrize(
+    "n, page, shown, pages, first, last",
+    [
+        (0, 1, 1, 1, None, None),
+        (10, 1, 1, 1, 9, 0),
+        (10, 2, 1, 1, 9, 0),  # past the end: the last page
+        (11, 1, 1, 2, 10, 1),
+        (11, 2, 2, 2, 0, 0),
+        (11, 0, 1, 2, 10, 1),  # before the start: the first page
+        (25, 3, 3, 3, 4, 0),
+    ],
+)
+def test_latest_articles_paging(
+    n: int, page: int, shown: int, pages: int, first: int | None, last: int | None
+) -> None:
+    import re
+
+    from assistant.ui.render import latest_html, newest_first, page_span
+
+    assert page_span(n, page)[:2] == (shown, pages)
+    html_ = latest_html(newest_first(_manifest(n)), page)
+    assert f"page {shown} of {pages}" in html_
+    titles = [int(t) for t in re.findall(r"Article (\d{3})", html_)]
+    if first is None:
+        assert titles == [] and "No articles are indexed yet" in html_
+    else:
+        assert titles[0] == first and titles[-1] == last and len(titles) <= 10
+        assert f'start="{(shown - 1) * 10 + 1}"' in html_
+
+
+def test_feed_list_renders_untrusted_fields_as_text() -> None:
+    from datetime import datetime
+
+    from assistant.corpus.feeds.registry import Feed
+    from assistant.ui.render import feed_choices, feeds_html, poller_line
+
+    feeds = [
+        Feed(
+            "https://ok.example/feed.xml",
+            EVIL_TITLE,
+            "2025-03-01T00:00:00+00:00",
+            polled_at="2025-03-19T08:30:00+00:00",
+            ok=True,
+            result="2 entries: 2 new",
+        ),
+        Feed(
+            "javascript:alert(1)",
+            "[x](javascript:alert(1))",
+            "2025-03-01T00:00:00+00:00",
+            ok=False,
+            result="<img src=x onerror=alert(1)>",
+        ),
+    ]
+    line = poller_line(30, "<b>2025</b>: 1 feeds polled", datetime(2025, 3, 19, 9, 0))
+    html_ = feeds_html(feeds, line)
+    assert "<script" not in html_ and "<img" not in html_ and "<b>" not in html_
+    assert html_.count("<a ") == 1 and 'href="https://ok.example/feed.xml"' in html_
+    assert "last poll 2025-03-19 08:30:00 UTC · 2 entries: 2 new" in html_ and "not polled yet" in html_
+    assert 'class="feed failed"' in html_ and "Next poll: 2025-03-19 09:00:00" in html_
+    assert "does not poll" in poller_line(0, "", None)
+    assert feed_choices(feeds)[0][1] == "https://ok.example/feed.xml"
+    assert "No feeds are followed yet" in feeds_html([])
+
+
+def test_source_choices_and_the_filter_note() -> None:
+    from datetime import date
+
+    from assistant.retrieve import Filters
+    from assistant.ui.render import filters_note, source_choices
+
+    manifest = {
+        "a": {"source": "b.example"},
+        "b": {"source": " "},
+        "c": {"source": "A.example"},
+        "d": {},
+        "e": {"source": "b.example"},
+    }
+    assert source_choices(manifest) == ["A.example", "b.example"]
+    assert filters_note(Filters()) == ""
+    note = filters_note(Filters(date(2025, 3, 1), None, ("[x](javascript:1)", "https://evil.example")))
+    assert "only" in note and "from 2025-03-01" in note
+    assert "](" not in note and "https://" not in note  # inert: no link in the Markdown note
+
+
+@pytest.mark.parametrize(
+    "date_from, date_to, problem",
+    [
+        ("2025-13-01", "", "“from” date"),
+        ("", "yesterday", "“to” date"),
+        ("20250301", "", "YYYY-MM-DD"),  # Python would read it; the page asks for one form
+        ("2025-03-01T10:00", "", "YYYY-MM-DD"),
+        ("x" * 10_000, "", "…"),
+        ("2025-03-20", "2025-03-10", "after the “to” date"),
+        ("2025-02-30", "", "not a date"),
+    ],
+)
+def test_bad_filter_dates_are_one_clear_note(date_from: str, date_to: str, problem: str) -> None:
+    from assistant.ui.page import answer_filters
+
+    filters, note = answer_filters([], date_from, date_to)
+    assert problem in note and "\n" not in note and len(note) < 300
+
+
+def test_filter_inputs_in_every_shape_a_client_sends() -> None:
+    from datetime import date
+
+    from assistant.ui.page import answer_filters
+
+    f, note = answer_filters(None, None, None)
+    assert note == "" and f.sources == () and f.date_from is None
+    f, note = answer_filters("cnn.com", " 2025-03-01 ", "2025-03-31")
+    assert note == "" and f.sources == ("cnn.com",) and f.date_from == date(2025, 3, 1)
+    f, note = answer_filters(["a", 3, None, {"x": 1}, " ", "a", "b"], "", "")
+    assert note == "" and f.sources == ("a", "b")
+    _, note = answer_filters([f"s{i}" for i in range(1000)], "", "")
+    assert "Too many sources" in note
+
+
+def test_chat_with_a_bad_date_gives_a_note_and_no_answer(seeded) -> None:  # type: ignore[no-untyped-def]
+    from assistant.ui.page import ChatApp
+
+    app = ChatApp(seeded)
+    question = "What did Putin agree to limit attacks on?"
+    [(history, sources, answer, note, box)] = list(app.chat(question, [], "", [], "2025-31-12", ""))
+    assert history == [] and answer == {} and box == question
+    assert "YYYY-MM-DD" in note and "Sources for the answer appear here" in sources
+
+
+def test_chat_answers_only_from_the_chosen_sources_and_days(seeded) -> None:  # type: ignore[no-untyped-def]
+    from assistant.ui.page import ChatApp
+
+    app = ChatApp(seeded)
+    question = "Which spa did authorities evacuate as a precaution?"
+
+    def ask(sources: object, date_from: str = "", date_to: str = "") -> tuple[dict, str]:  # type: ignore[type-arg]
+        *_, (_, _, answer, note, _) = app.chat(question, [], "", sources, date_from, date_to)
+        return answer, note
+
+    answer, note = ask([])
+    assert "Blue Lagoon" in answer["answer"] and "filtered" not in note
+    answer, note = ask(["example.org"], "2024-03-01", "2024-03-31")
+    assert "Blue Lagoon" in answer["answer"]
+    assert "filtered: only example.org, from 2024-03-01, to 2024-03-31" in note
+    assert {c["title"] for c in answer["citations"]} == {"Volcano erupts near Reykjavik"}
+    for sources, lo, hi in ((["nowhere.example"], "", ""), ([], "2024-04-01", ""), ([], "", "2024-03-01")):
+        answer, _ = ask(sources, lo, hi)
+        assert "Volcano erupts near Reykjavik" not in {c["title"] for c in answer["citations"]}, (
+            sources,
+            lo,
+            hi,
+        )
+
+
+def test_the_page_view_lists_the_indexed_articles_and_their_sources(seeded) -> None:  # type: ignore[no-untyped-def]
+    from assistant.ui.page import ChatApp
+
+    view = ChatApp(seeded).view(1)
+    assert (
+        "Volcano erupts near Reykjavik" in view["latest"]
+        and 'href="https://news.example.org/volcano"' in view["latest"]
+    )
+    assert "4 articles · page 1 of 1" in view["latest"]
+    assert view["latest"].index("Volcano erupts") < view["latest"].index("Central bank holds")
+    assert "example.org" in view["sources"]
+    assert view["newer"] is False and view["older"] is False
+    assert "No feeds are followed yet" in view["feeds"] and view["feed_choices"] == []
+    assert "articles" in view["status"]
+
+
+@pytest.fixture
+def feed_app(seeded, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The seeded assistant on a page whose feed list lives in tmp_path, fetching nothing on loopback."""
+    from assistant.corpus.feeds.poll import FeedPoller
+    from assistant.corpus.feeds.registry import FeedRegistry
+    from assistant.ui.page import ChatApp
+    from assistant.updates import Updater
+
+    settings = seeded.settings.model_copy(deep=True)
+    settings.upload_dir = tmp_path / "uploads"
+    settings.feeds.host_delay_s = 0
+    settings.fetch.allow = []
+    settings.fetch.timeout_s = 3.0
+    poller = FeedPoller(FeedRegistry(tmp_path / "index"), settings)
+    return ChatApp(seeded, Updater(seeded, poller))
+
+
+@pytest.mark.parametrize(
+    "url, why",
+    [
+        ("", "Give the http(s) address"),
+        ("   ", "Give the http(s) address"),
+        ("javascript:alert(1)", "Only http(s) addresses"),
+        ("file:///etc/passwd", "Only http(s) addresses"),
+        ("//evil.example/feed", "Only http(s) addresses"),
+        ("https://" + "a" * 10_000, "too long (10,008 characters"),
+        ("https://news.example/feed\x00.xml", "control characters"),
+        ("https://news.example/fe\ned", "control characters"),
+        ("https://news.example/\u202efeed", "control characters"),
+        (None, "Give the http(s) address"),
+        (["https://news.example/feed"], "Give the http(s) address"),
+    ],
+)
+def test_adding_a_feed_refuses_what_is_not_an_http_address_before_any_fetch(
+    feed_app, url: object, why: str
+) -> None:  # type: ignore[no-untyped-def]
+    line = feed_app.add_feed(url, "<b>name</b>", client="9.9.9.9")
+    assert why in line and "\n" not in line and "Traceback" not in line
+    assert feed_app.updater.feeds() == []
+
+
+def test_adding_a_loopback_feed_is_the_fetchers_refusal(feed_app) -> None:  # type: ignore[no-untyped-def]
+    from tests.feedsite import FeedSite
+
+    with FeedSite() as site:
+        site.set_feed("/feed.xml", [])
+        line = feed_app.add_feed(site.url("/feed.xml"), "", client="")
+        assert line.startswith(f"Could not fetch {site.url('/feed.xml')}: ") and "\n" not in line
+        assert site.hits("/feed.xml") == 0 and feed_app.updater.feeds() == []
+
+
+def test_adding_a_page_that_is_not_a_feed_is_one_line(feed_app) -> None:  # type: ignore[no-untyped-def]
+    from tests.feedsite import FeedSite
+
+    feed_app.updater.poller.settings.fetch.allow = ["127.0.0.0/8"]
+    with FeedSite() as site:
+        site.set_page("/news", "A page", ["Not a feed, just a page of news text."])
+        site.set_raw(
+            "/fake.xml", b"<html><body>not a feed <script>x</script></body></html>", "application/xml"
+        )
+        for path, why in (
+            ("/news", "not an RSS or Atom feed"),
+            ("/fake.xml", "not an RSS or Atom feed"),
+        ):
+            line = feed_app.add_feed(site.url(path), "", client="")
+            assert site.url(path) in line and why in line and "\n" not in line, line
+            assert "Traceback" not in line and len(line) < 600
+    assert feed_app.updater.feeds() == []
+
+
+def test_adding_feeds_is_rate_limited_per_address(feed_app) -> None:  # type: ignore[no-untyped-def]
+    from assistant.ui.guard import RateLimiter
+
+    feed_app.fetch_limiter = RateLimiter(1)
+    url = "http://127.0.0.1:9/feed.xml"  # refused by the fetcher: nothing is fetched
+    assert feed_app.add_feed(url, "", client="1.2.3.4").startswith("Could not fetch")
+    assert "Too many fetches" in feed_app.add_feed(url, "", client="1.2.3.4")
+    assert feed_app.add_feed(url, "", client="5.6.7.8").startswith("Could not fetch")
+    assert "Only http(s)" in feed_app.add_feed("ftp://x.example/f", "", client="1.2.3.4")  # refused first
+
+
+def test_removing_a_feed_that_is_not_followed_is_one_line(feed_app) -> None:  # type: ignore[no-untyped-def]
+    assert "Choose a followed feed" in feed_app.remove_feed("")
+    assert "Choose a followed feed" in feed_app.remove_feed(None)
+    assert "not followed" in feed_app.remove_feed("https://news.example/feed.xml")
+
+
+def test_a_feed_added_on_the_page_is_polled_indexed_listed_and_removed(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from assistant.service import Assistant
+    from assistant.settings import FeedsSettings, FetchSettings, Settings
+    from assistant.ui.page import ChatApp
+    from tests.feedsite import Entry, FeedSite
+
+    settings = Settings(
+        index_dir=tmp_path / "index",
+        corpus_dirs=[tmp_path / "corpus"],
+        upload_dir=tmp_path / "uploads",
+        fetch=FetchSettings(allow=["127.0.0.0/8"], timeout_s=3.0),
+        feeds=FeedsSettings(host_delay_s=0),
+        watch=False,
+    )
+    settings.llm.backend = "extractive"
+    (tmp_path / "corpus").mkdir()
+    app = ChatApp(Assistant.from_settings(settings, with_llm=False))
+    owls = [
+        "A pair of barn owls has nested in the old mill at Fenwick for the first time in twenty years, the warden said.",
+        "Volunteers counted four eggs in the nest box last week, and the first chick hatched on Sunday morning.",
+    ]
+    with FeedSite() as site:
+        site.set_page("/owls", "Owls return to the old mill", owls, site_name="Fenwick <Times>")
+        site.set_feed(
+            "/feed.xml",
+            [Entry("Owls <return>", "/owls", datetime(2025, 3, 18, 9, tzinfo=UTC))],
+            title="Fenwick [feed](javascript:x)",
+        )
+        line = app.add_feed(site.url("/feed.xml"), "", client="")
+        assert line.startswith("Now following “Fenwick [feed](javascript:x)”: 1 entries: 1 new"), line
+        assert "Index: added 1" in line and "\n" not in line
+        view = app.view(1)
+        assert "Owls &lt;return&gt;" in view["latest"] and "2025-03-18" in view["latest"]
+        assert "Fenwick &lt;Times&gt;" in view["latest"] and "Fenwick <Times>" in view["sources"]
+        assert site.url("/feed.xml") in view["feeds"] and "1 entries: 1 new" in view["feeds"]
+        assert view["feed_choices"] == [
+            (f"Fenwick [feed](javascript:x) — {site.url('/feed.xml')}", site.url("/feed.xml"))
+        ]
+        again = app.add_feed(site.url("/feed.xml"), "Fenwick", client="")
+        assert again.startswith("Already following “Fenwick”") and "not modified" in again
+        assert "The index is unchanged" in again
+    assert app.remove_feed(site.url("/feed.xml")).startswith("Stopped following “Fenwick”")
+    view = app.view(1)
+    assert view["feed_choices"] == [] and "Owls &lt;return&gt;" in view["latest"]  # the article stays

@@ -1,33 +1,49 @@
-"""The chat page (Gradio 6): streamed answers, a sources panel with highlighted quotes, uploads,
-fetching a page by URL, re-indexing and the index status. No retrieval, answering or fetching logic
-lives here: it calls the Assistant and the corpus layer.
+"""The chat page (Gradio 6): streamed answers, a sources panel with highlighted quotes, filters for
+the answers (sources, dates), uploads, fetching a page by URL, re-indexing, the index status, and "What's
+new": the latest indexed articles and the followed feeds (add, remove). The lists and the status refresh
+by themselves, so articles the feed poller brings in appear without reloading. No retrieval, answering or
+fetching logic lives here: it calls the Assistant, the Updater and the corpus layer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from assistant.answer.types import Answer
+from assistant.background import Background
 from assistant.corpus import SUPPORTED_SUFFIXES
 from assistant.corpus.pages import SAFE_NAME
+from assistant.retrieve import Filters
 from assistant.service import Assistant
 from assistant.ui.history import history_turns, lenient_messages
 from assistant.ui.render import (
     draft_html,
+    feed_choices,
+    feeds_html,
+    filters_note,
     final_html,
     inert,
+    latest_html,
+    newest_first,
+    page_span,
     plain_title,
+    poller_line,
     safe_url,
+    source_choices,
     sources_html,
     status_markdown,
 )
+from assistant.updates import Updater
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +67,13 @@ CSS = """
 .draft-label { font-size: 0.8em; font-style: italic; opacity: 0.8; margin-bottom: 4px; }
 .understood { font-size: 0.85em; opacity: 0.75; margin-top: 6px; }
 #chat a.cite { color: var(--color-accent); font-weight: 600; text-decoration: none; cursor: pointer; }
+.latest-list { margin: 0; padding-left: 2.2em; }
+.latest-item, .feed { margin-bottom: 8px; overflow-wrap: anywhere; }
+.latest-title, .feed-title { font-weight: 600; }
+.latest-meta, .feed-meta, .feed-url, .latest-pager, .feeds-poller { font-size: 0.85em; opacity: 0.8; }
+.feed-list { list-style: none; margin: 0; padding: 0; }
+.feed.failed .feed-meta { color: #b45309; opacity: 1; }
+.feeds-poller { margin-bottom: 8px; }
 """
 
 # Clicking a [n] marker (a link to #src-n) or a source card scrolls that source into view.
@@ -70,6 +93,61 @@ JS = """
 """
 
 
+LATEST_PER_PAGE = 10
+REFRESH_S = 12.0  # how often an open page refreshes the latest articles, the feeds and the status
+MANIFEST_TTL_S = 5.0  # one read of the article list serves every open page for this long
+MAX_FEED_URL_CHARS = 2_000
+MAX_FILTER_SOURCES = 100
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_day(value: Any, label: str) -> tuple[date | None, str]:
+    """(the day, "") for "YYYY-MM-DD" or a blank, else (None, a one-line note for the person)."""
+    text = (value if isinstance(value, str) else "" if value is None else str(value)).strip()
+    if not text:
+        return None, ""
+    if len(text) == 10 and _DAY.fullmatch(text):
+        try:
+            return date.fromisoformat(text), ""
+        except ValueError:
+            pass
+    shown = inert(" ".join(text[:40].split()) + ("…" if len(text) > 40 else ""))
+    return None, f"The “{label}” date “{shown}” is not a date: write it as YYYY-MM-DD (e.g. 2025-03-18)."
+
+
+def answer_filters(sources: Any, date_from: Any, date_to: Any) -> tuple[Filters, str]:
+    """The answer filters from the page's inputs (sources: a list of names, or one name, or nothing),
+    or (Filters(), a one-line note) when they cannot be used."""
+    if isinstance(sources, str):
+        sources = [sources]
+    names = (
+        [s.strip() for s in sources if isinstance(s, str) and s.strip()] if isinstance(sources, list) else []
+    )
+    names = list(dict.fromkeys(n[:500] for n in names))
+    if len(names) > MAX_FILTER_SOURCES:
+        return Filters(), f"Too many sources chosen ({len(names):,}; the limit is {MAX_FILTER_SOURCES})."
+    lo, why_from = parse_day(date_from, "from")
+    hi, why_to = parse_day(date_to, "to")
+    if why_from or why_to:
+        return Filters(), " ".join(x for x in (why_from, why_to) if x)
+    if lo and hi and lo > hi:
+        return Filters(), f"The “from” date {lo} is after the “to” date {hi}: no article can match."
+    return Filters(date_from=lo, date_to=hi, sources=tuple(names)), ""
+
+
+def feed_url_problem(url: str) -> str:
+    """Why an address typed as a feed is refused before anything is fetched ("" when it may be tried)."""
+    if not url:
+        return "Give the http(s) address of an RSS or Atom feed."
+    if len(url) > MAX_FEED_URL_CHARS:
+        return f"The address is too long ({len(url):,} characters; the limit is {MAX_FEED_URL_CHARS:,})."
+    if any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in url):
+        return "The address contains spaces or control characters; give the http(s) address of a feed."
+    if not safe_url(url):
+        return "Only http(s) addresses can be followed; give the http(s) address of an RSS or Atom feed."
+    return ""
+
+
 def client_of(request: Any) -> str:
     """The caller's address from a gr.Request ("" when unknown)."""
     client = getattr(request, "client", None)
@@ -84,18 +162,24 @@ def safe_filename(name: str) -> str:
 
 
 class ChatApp:
-    def __init__(self, assistant: Assistant) -> None:
+    def __init__(
+        self, assistant: Assistant, updater: Updater | None = None, background: Background | None = None
+    ) -> None:
         from assistant.ui.guard import RateLimiter
 
         self.assistant = assistant
         self.settings = assistant.settings
-        self._reindex_lock = threading.Lock()
+        # the one lock over uploads, re-index, the folder watcher and the feed poller
+        self.updater = updater or Updater(assistant)
+        self.background = background  # the watcher and the feed poller, when the app runs them
         self._llm_lock = threading.Lock()
         ui = self.settings.ui
         self.chat_limiter = RateLimiter(ui.chat_per_minute)
         self.fetch_limiter = RateLimiter(ui.fetch_per_minute)
         self.sync_problem = ""  # why the last sync (the start-up one included) failed, shown in the status
         self.last_failed: list[Any] = []
+        self._manifest_lock = threading.Lock()
+        self._manifest: tuple[float, dict[str, dict[str, Any]], list[dict[str, Any]]] | None = None
 
     def request_problem(self, message: str, history: list[Any], client: str) -> tuple[str, str]:
         """(what, why) a chat request is refused: ("question" | "conversation" | "rate", a message for
@@ -122,10 +206,17 @@ class ChatApp:
 
     # chat
     def chat(
-        self, message: str, history: list[dict[str, Any]], client: str = ""
+        self,
+        message: str,
+        history: list[dict[str, Any]],
+        client: str = "",
+        sources: Any = None,
+        date_from: Any = "",
+        date_to: Any = "",
     ) -> Iterator[tuple[list[dict[str, Any]], str, dict[str, Any], str, str]]:
         """Streams (conversation, sources panel, answer as JSON, note, question box) updates. client:
-        the caller's address, for the rate limit."""
+        the caller's address, for the rate limit; sources, date_from, date_to ("YYYY-MM-DD"): only
+        articles from those sources, published in those days, answer (nothing given: all)."""
         message = (message if isinstance(message, str) else "").strip()
         history = list(history) if isinstance(history, list) else []
         what, why = self.request_problem(message, history, client)
@@ -135,6 +226,10 @@ class ChatApp:
             return
         if not message:
             yield history, sources_html(None, {}), {}, "", ""
+            return
+        filters, problem = answer_filters(sources, date_from, date_to)
+        if problem:  # no answer; the question stays in the box to ask again with the dates fixed
+            yield history, sources_html(None, {}), {}, problem, message
             return
         turns = history_turns(history)
         history = history + [
@@ -147,7 +242,7 @@ class ChatApp:
         answer: Answer | None = None
         lock = self._llm_lock if self.assistant.backend != "extractive" else contextlib.nullcontext()
         with lock:
-            for part in self.assistant.stream(message, turns):
+            for part in self.assistant.stream(message, turns, filters=filters):
                 if "draft" in part:
                     draft += part["draft"]
                     history[-1] = {"role": "assistant", "content": draft_html(draft)}
@@ -165,11 +260,13 @@ class ChatApp:
         history[-1] = {"role": "assistant", "content": final_html(answer)}
         seconds = time.perf_counter() - t0
         note = f"Answered by {self.assistant.backend_label} in {seconds:.1f} s"
+        if filters_note(filters):
+            note += f" · {filters_note(filters)}"
         if answer.refused:
             note += " · no supporting passage found"
         elif not answer.from_model and self.assistant.backend != "extractive":
             note += " · showing quotes: the model's answer did not hold up against the sources"
-        sources = sources_html(answer, texts, Path(self.settings.upload_dir).name)
+        sources = sources_html(answer, texts, Path(self.settings.upload_dir).name, self.settings.feeds.folder)
         yield history, sources, _answer_json(answer), note, ""
 
     # new articles
@@ -240,8 +337,7 @@ class ChatApp:
         return self._reindex(progress), self.status()
 
     def _reindex(self, progress: Any = None) -> str:
-        if not self._reindex_lock.acquire(blocking=False):
-            return "A re-index is already running; questions keep working meanwhile."
+        """Syncs every folder (waiting for a sync that the watcher or the feed poller is running)."""
         try:
             line = self._sync(progress)
             self.sync_problem = ""
@@ -251,16 +347,18 @@ class ChatApp:
             self.sync_problem = f"The last sync failed ({type(e).__name__}: {str(e)[:200]})."
             return f"Re-index failed ({type(e).__name__}: {str(e)[:200]}); what was indexed before is still there."
         finally:
-            self._reindex_lock.release()
+            self._manifest = None
 
-    def _sync(self, progress: Any = None) -> str:
+    @staticmethod
+    def _progress(progress: Any) -> Callable[[int, int], None]:
         def update(done: int, total: int) -> None:
             if progress is not None and total:
                 progress((done, total), desc="Embedding new or changed articles", unit="chunks")
 
-        Path(self.settings.upload_dir).mkdir(parents=True, exist_ok=True)
-        folders = list(dict.fromkeys([*self.settings.corpus_dirs, Path(self.settings.upload_dir)]))
-        report = self.assistant.sync(folders, progress=update)
+        return update
+
+    def _sync(self, progress: Any = None) -> str:
+        report = self.updater.sync(progress=self._progress(progress))
         self.last_failed = list(report.failed)
         line = (
             f"Re-indexed: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
@@ -272,6 +370,106 @@ class ChatApp:
             if len(report.failed) > 10:
                 line += f"; and {len(report.failed) - 10} more"
         return line
+
+    # feeds
+    def add_feed(self, url: Any, name: Any = "", client: str = "", progress: Any = None) -> str:
+        """Follows a feed, polls it at once and syncs what it brought: one line for the person. client:
+        the caller's address, for the rate limit (shared with fetching a page)."""
+        from assistant.corpus.feeds.parse import FeedError
+        from assistant.corpus.fetch import FetchError
+
+        url = (url if isinstance(url, str) else "").strip()
+        problem = feed_url_problem(url)
+        if problem:
+            return problem
+        name = name if isinstance(name, str) else ""
+        name = " ".join("".join(c if unicodedata.category(c)[0] != "C" else " " for c in name[:1000]).split())
+        if client and not self.fetch_limiter.allow(client):
+            return (
+                f"Too many fetches from your address (limit {self.settings.ui.fetch_per_minute} a minute); "
+                "wait a little."
+            )
+        try:
+            feed, _, added = self.updater.poller.add(url, name)
+        except (FetchError, FeedError) as e:
+            return " ".join(str(e).split())
+        except Exception as e:  # noqa: BLE001 - one line, never a traceback; the page keeps serving
+            log.exception("adding the feed %s failed", url)
+            return f"Could not follow {url[:200]}: {type(e).__name__}: {' '.join(str(e).split())[:200]}"
+        head = f"{'Now following' if added else 'Already following'} “{feed.name}”"
+        try:
+            done = self.updater.sync_feeds(only=[feed], progress=self._progress(progress))
+        except Exception as e:  # noqa: BLE001
+            log.exception("polling the feed %s failed", feed.url)
+            self.sync_problem = f"The last sync failed ({type(e).__name__}: {str(e)[:200]})."
+            return f"{head}, but polling it failed ({type(e).__name__}: {' '.join(str(e).split())[:200]})."
+        finally:
+            self._manifest = None
+        line = f"{head}: " + "; ".join(f.line() for f in done.poll.feeds)
+        failed = [x for f in done.poll.feeds for x in f.failed]
+        if failed:
+            line += (
+                ". Failed: "
+                + "; ".join(failed[:5])
+                + (f"; and {len(failed) - 5} more" if len(failed) > 5 else "")
+            )
+        if done.index is not None:
+            self.sync_problem = ""
+            line += f". Index: {done.index.summary()}."
+        else:
+            line += ". The index is unchanged."
+        return line
+
+    def remove_feed(self, url: Any) -> str:
+        """Stops following a feed (its articles stay indexed): one line for the person."""
+        url = (url if isinstance(url, str) else "").strip()
+        if not url:
+            return "Choose a followed feed to remove."
+        feed = next((f for f in self.updater.feeds() if f.url == url), None)
+        if feed is None:
+            return "That feed is not followed."
+        with self.updater.lock:  # not while a poll of it is running
+            self.updater.poller.remove(feed)
+        return f"Stopped following “{feed.name}”; the articles it brought stay in the index."
+
+    # what's new
+    def manifest(self) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+        """The indexed articles (id → metadata) and the same newest first, read at most once every
+        MANIFEST_TTL_S for all open pages (and afresh after a sync from this page)."""
+        with self._manifest_lock:
+            cached = self._manifest
+            if cached is None or time.monotonic() - cached[0] > MANIFEST_TTL_S:
+                manifest = self.assistant.index.manifest()
+                cached = self._manifest = (time.monotonic(), manifest, newest_first(manifest))
+            return cached[1], cached[2]
+
+    def latest(self, page: int = 1) -> tuple[str, int, int]:
+        """(HTML of that page of the latest articles, the page shown, how many pages)."""
+        rows = self.manifest()[1]
+        page, pages, _, _ = page_span(len(rows), page, LATEST_PER_PAGE)
+        return latest_html(rows, page, LATEST_PER_PAGE), page, pages
+
+    def feeds_view(self) -> tuple[str, list[tuple[str, str]]]:
+        """(HTML of the followed feeds with the app poller's line, the choices for removing one)."""
+        feeds = self.updater.feeds()
+        bg = self.background
+        poller = poller_line(self.settings.feeds.interval_minutes, bg.last_poll, bg.next_poll) if bg else ""
+        return feeds_html(feeds, poller), feed_choices(feeds)
+
+    def view(self, page: int = 1) -> dict[str, Any]:
+        """Everything the page refreshes by itself."""
+        latest, page, pages = self.latest(page)
+        feeds, choices = self.feeds_view()
+        return {
+            "latest": latest,
+            "page": page,
+            "newer": page > 1,
+            "older": page < pages,
+            "feeds": feeds,
+            "feed_choices": choices,
+            "sources": source_choices(self.manifest()[0]),
+            "status": self.status(),
+        }
 
     def status(self) -> str:
         line = status_markdown(self.assistant.index.stats(), self.assistant.backend_label)
@@ -317,12 +515,74 @@ class ChatApp:
                             elem_id="question",
                         )
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                    with gr.Accordion("Filter answers", open=False, elem_id="filters"), gr.Row():
+                        # custom values: a script may name a source this page has not listed yet
+                        filter_sources = gr.Dropdown(
+                            choices=source_choices(self.manifest()[0]),
+                            value=[],
+                            multiselect=True,
+                            allow_custom_value=True,
+                            label="Only these sources (none: all)",
+                            elem_id="filter-sources",
+                            scale=2,
+                        )
+                        filter_from = gr.Textbox(
+                            value="",
+                            label="Published from (YYYY-MM-DD)",
+                            placeholder="2025-03-01",
+                            max_lines=1,
+                            elem_id="filter-from",
+                        )
+                        filter_to = gr.Textbox(
+                            value="",
+                            label="Published to (YYYY-MM-DD)",
+                            placeholder="2025-03-31",
+                            max_lines=1,
+                            elem_id="filter-to",
+                        )
                     note = gr.Markdown("", elem_id="answer-note")
                     gr.Examples(examples=[[e] for e in self.examples()], inputs=[box], label="Examples")
                 with gr.Column(scale=2):
                     gr.Markdown("### Sources")
                     sources = gr.HTML(sources_html(None, {}), elem_id="sources")
             answer_json = gr.JSON(visible=False, label="answer")
+            first = self.view(1)
+            with gr.Accordion("What's new", open=True, elem_id="whats-new"), gr.Row():
+                with gr.Column(scale=3):
+                    gr.Markdown("### Latest articles")
+                    latest = gr.HTML(first["latest"], elem_id="latest")
+                    with gr.Row():
+                        newer = gr.Button("Newer", size="sm", interactive=False, elem_id="latest-newer")
+                        older = gr.Button(
+                            "Older", size="sm", interactive=first["older"], elem_id="latest-older"
+                        )
+                with gr.Column(scale=2):
+                    gr.Markdown("### Feeds")
+                    feeds_list = gr.HTML(first["feeds"], elem_id="feeds")
+                    feed_url = gr.Textbox(
+                        label="Feed URL (RSS or Atom)",
+                        placeholder="https://…/feed.xml",
+                        max_lines=1,
+                        elem_id="feed-url",
+                    )
+                    feed_name = gr.Textbox(
+                        label="Name (optional; the feed's own title otherwise)",
+                        max_lines=1,
+                        elem_id="feed-name",
+                    )
+                    feed_add = gr.Button("Follow this feed", elem_id="feed-add")
+                    feed_result = gr.Markdown("", elem_id="feed-result")
+                    feed_pick = gr.Dropdown(
+                        choices=first["feed_choices"],
+                        value=None,
+                        allow_custom_value=True,
+                        label="Stop following a feed (its articles stay)",
+                        elem_id="feed-pick",
+                    )
+                    feed_remove = gr.Button("Stop following", size="sm", elem_id="feed-remove")
+            page_state = gr.State(1)
+            shown = gr.State({})  # what this page was last sent, so that a refresh sends only changes
+            timer = gr.Timer(REFRESH_S)
             with gr.Accordion("Add articles", open=False, elem_id="add-articles"):
                 with gr.Row():
                     files = gr.File(
@@ -346,12 +606,49 @@ class ChatApp:
                     return "Too many fetches from your address; wait a minute.", self.status()
                 return self.fetch_url(url, progress)
 
-            def on_chat(message, history, request):  # type: ignore[no-untyped-def]
-                yield from self.chat(message, history, client_of(request))
+            def on_chat(message, history, sources, date_from, date_to, request):  # type: ignore[no-untyped-def]
+                yield from self.chat(message, history, client_of(request), sources, date_from, date_to)
+
+            def on_feed_add(url, name, request, progress=gr.Progress()):  # type: ignore[no-untyped-def]  # noqa: B008
+                return inert(self.add_feed(url, name, client_of(request), progress)), self.status()
+
+            def on_feed_remove(url):  # type: ignore[no-untyped-def]
+                return inert(self.remove_feed(url)), self.status()
 
             # Gradio passes the request to a parameter annotated gr.Request (hidden from the API).
             on_fetch.__annotations__["request"] = gr.Request
             on_chat.__annotations__["request"] = gr.Request
+            on_feed_add.__annotations__["request"] = gr.Request
+
+            def updates(page, sent):  # type: ignore[no-untyped-def]
+                """The refreshed lists and status; gr.skip() for what this page already shows."""
+                try:
+                    view = self.view(page if isinstance(page, int) else 1)
+                except Exception:  # noqa: BLE001 - the page keeps what it shows; the next tick retries
+                    log.exception("refreshing the page failed")
+                    return [gr.skip()] * (len(refreshed) - 1) + [sent]
+                sent = dict(sent) if isinstance(sent, dict) else {}
+                out: list[Any] = []
+                for key, make in (
+                    ("latest", lambda v: v),
+                    ("page", lambda v: v),
+                    ("newer", lambda v: gr.Button(interactive=v)),
+                    ("older", lambda v: gr.Button(interactive=v)),
+                    ("feeds", lambda v: v),
+                    ("feed_choices", lambda v: gr.Dropdown(choices=v, value=None)),  # a new list: no pick
+                    ("sources", lambda v: gr.Dropdown(choices=v)),
+                    ("status", lambda v: v),
+                ):
+                    same = key in sent and sent[key] == view[key]
+                    out.append(gr.skip() if same else make(view[key]))
+                    sent[key] = view[key]
+                return [*out, sent]
+
+            def on_newer(page, sent):  # type: ignore[no-untyped-def]
+                return updates(max(1, page - 1), sent)
+
+            def on_older(page, sent):  # type: ignore[no-untyped-def]
+                return updates(page + 1, sent)
 
             def on_reindex(progress=gr.Progress()):  # type: ignore[no-untyped-def]  # noqa: B008
                 return self.reindex(progress)
@@ -359,18 +656,48 @@ class ChatApp:
             # The question box is emptied by the chat's first update, so a question typed while an
             # answer streams is never lost.
             chat_outputs = [chatbot, sources, answer_json, note, box]
+            # the filters have values, so a caller of /chat may send only (message, history)
+            chat_inputs = [box, chatbot, filter_sources, filter_from, filter_to]
             send.click(
                 on_chat,
-                [box, chatbot],
+                chat_inputs,
                 chat_outputs,
                 api_name="chat",
                 concurrency_limit=4,
                 concurrency_id="chat",
             )
-            box.submit(on_chat, [box, chatbot], chat_outputs, api_visibility="private", concurrency_id="chat")
-            files.upload(on_upload, [files], [result, status], api_name="upload", concurrency_id="index")
-            fetch.click(on_fetch, [url], [result, status], api_name="fetch_url", concurrency_id="index")
-            reindex.click(on_reindex, None, [result, status], api_name="reindex", concurrency_id="index")
+            box.submit(on_chat, chat_inputs, chat_outputs, api_visibility="private", concurrency_id="chat")
+            # the lists and the status: on load, every REFRESH_S, and after anything that changes them
+            refreshed = [
+                latest,
+                page_state,
+                newer,
+                older,
+                feeds_list,
+                feed_pick,
+                filter_sources,
+                status,
+                shown,
+            ]
+            quiet: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
+            demo.load(updates, [page_state, shown], refreshed, **quiet)
+            timer.tick(updates, [page_state, shown], refreshed, **quiet)
+            newer.click(on_newer, [page_state, shown], refreshed, **quiet)
+            older.click(on_older, [page_state, shown], refreshed, **quiet)
+            for event in (
+                files.upload(on_upload, [files], [result, status], api_name="upload", concurrency_id="index"),
+                fetch.click(on_fetch, [url], [result, status], api_name="fetch_url", concurrency_id="index"),
+                reindex.click(on_reindex, None, [result, status], api_name="reindex", concurrency_id="index"),
+                feed_add.click(
+                    on_feed_add,
+                    [feed_url, feed_name],
+                    [feed_result, status],
+                    api_name="add_feed",
+                    concurrency_id="index",
+                ),
+                feed_remove.click(on_feed_remove, [feed_pick], [feed_result, status], api_name="remove_feed"),
+            ):
+                event.then(updates, [page_state, shown], refreshed, **quiet)
         return demo
 
     def launch(self, demo: Any = None, **kwargs: Any) -> Any:

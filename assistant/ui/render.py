@@ -1,18 +1,26 @@
-"""Rendering for the chat page: pure functions from answers and citations to the HTML the page shows.
+"""Rendering for the chat page: pure functions from answers, citations, the indexed articles and the
+followed feeds to the HTML the page shows.
 
-Everything that comes from an article (text, title, url, source) or from a person is untrusted: it is
+Everything that comes from an article (text, title, url, source), a feed or a person is untrusted: it is
 HTML-escaped, Markdown punctuation is escaped, anything Markdown would turn into a link is written with
-character references, and links are kept only in the sources panel, only when they are http(s).
+character references, and links are kept only in the HTML panels (sources, latest articles, feeds), only
+when they are http(s).
 """
 
 from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from assistant.answer.types import Answer, Citation
+
+if TYPE_CHECKING:
+    from assistant.corpus.feeds.registry import Feed
+    from assistant.retrieve import Filters
 
 
 def safe_url(url: str) -> str:
@@ -79,18 +87,23 @@ def _context(text: str, start: int, end: int, width: int = 280) -> tuple[str, st
     return before, after
 
 
-def origin_label(origin: str, upload_name: str = "") -> str:
-    """Where an article came from, in words: a page fetched by URL, an uploaded file, or a file of a
-    synced folder (origin: "<synced folder>/<path inside it>")."""
+def origin_label(origin: str, upload_name: str = "", feeds_folder: str = "") -> str:
+    """Where an article came from, in words: a page fetched by URL, an article read from a followed feed
+    (feeds_folder: its folder inside the upload folder), an uploaded file, or a file of a synced folder
+    (origin: "<synced folder>/<path inside it>")."""
     folder, _, inside = origin.partition("/")
     if not origin:
         return ""
     if upload_name and folder == upload_name:
-        return "fetched by URL" if inside.startswith("fetched/") else f"uploaded as {inside}"
+        if inside.startswith("fetched/"):
+            return "fetched by URL"
+        if feeds_folder and inside.startswith(f"{feeds_folder}/"):
+            return "from a followed feed"
+        return f"uploaded as {inside}"
     return f"from {origin}"
 
 
-def source_card(c: Citation, article_text: str | None, upload_name: str = "") -> str:
+def source_card(c: Citation, article_text: str | None, upload_name: str = "", feeds_folder: str = "") -> str:
     title = html.escape(c.title or c.article_id)
     url = safe_url(c.url)
     head = (
@@ -101,7 +114,7 @@ def source_card(c: Citation, article_text: str | None, upload_name: str = "") ->
     meta = " · ".join(html.escape(x) for x in (c.source, c.published) if x)
     if url:
         meta = (meta + " · " if meta else "") + html.escape(urlparse(url).netloc)
-    where = origin_label(c.origin, upload_name)
+    where = origin_label(c.origin, upload_name, feeds_folder)
     if where:
         meta += f'<span class="src-origin"> · {html.escape(where)}</span>'
     before, after = _context(article_text, c.start, c.end) if article_text else ("", "")
@@ -113,13 +126,17 @@ def source_card(c: Citation, article_text: str | None, upload_name: str = "") ->
     )
 
 
-def sources_html(answer: Answer | None, texts: dict[str, str], upload_name: str = "") -> str:
+def sources_html(
+    answer: Answer | None, texts: dict[str, str], upload_name: str = "", feeds_folder: str = ""
+) -> str:
     if answer is None:
         return '<div class="src-empty">Sources for the answer appear here.</div>'
     if not answer.citations:
         note = "No source supports an answer." if answer.refused else "No sources cited."
         return f'<div class="src-empty">{note}</div>'
-    return "".join(source_card(c, texts.get(c.article_id), upload_name) for c in answer.citations)
+    return "".join(
+        source_card(c, texts.get(c.article_id), upload_name, feeds_folder) for c in answer.citations
+    )
 
 
 def status_markdown(stats: dict[str, Any], backend_label: str) -> str:
@@ -138,3 +155,135 @@ def plain_title(title: str, limit: int = 90) -> str:
     links made harmless by inert() wherever it is shown, cut to ``limit`` characters."""
     text = " ".join(_MARKUP.sub(" ", title[: limit * 4]).split())
     return text[:limit].strip()
+
+
+# ---- what's new: the latest articles and the followed feeds ----------------------------------------------
+
+LINK_ATTRS = 'target="_blank" rel="noopener noreferrer nofollow"'
+MAX_SHOWN_TITLE = 300
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text[: limit * 4].split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _link(url: str, text: str) -> str:
+    """Escaped text, linked to url only when it is http(s)."""
+    href = safe_url(url)
+    label = html.escape(text)
+    return f'<a href="{html.escape(href, quote=True)}" {LINK_ATTRS}>{label}</a>' if href else label
+
+
+def newest_first(manifest: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The indexed articles (manifest values, with their id as "id"), newest published first; articles of
+    one day by title; articles without a date last."""
+
+    def published(m: dict[str, Any]) -> int:
+        try:
+            return int(m.get("published") or 0)
+        except (TypeError, ValueError):
+            return 0
+
+    rows = [{**m, "id": aid} for aid, m in manifest.items()]
+    return sorted(rows, key=lambda m: (-published(m), str(m.get("title") or "").casefold(), m["id"]))
+
+
+def page_span(n_items: int, page: int, per_page: int = 10) -> tuple[int, int, int, int]:
+    """(page, pages, start, end) for 1-based ``page`` clamped to the pages there are (one page at least)
+    and the slice [start:end] of the items it shows."""
+    pages = max(1, -(-n_items // per_page))
+    page = min(max(1, int(page)), pages)
+    start = (page - 1) * per_page
+    return page, pages, start, min(start + per_page, n_items)
+
+
+def latest_html(rows: list[dict[str, Any]], page: int, per_page: int = 10) -> str:
+    """One page of the latest articles (rows as from newest_first): title linked to its URL when http(s),
+    source and date; "page i of n" below."""
+    page, pages, start, end = page_span(len(rows), page, per_page)
+    items = []
+    for m in rows[start:end]:
+        title = _cut(str(m.get("title") or ""), MAX_SHOWN_TITLE) or _cut(str(m["id"]), 120)
+        meta = " · ".join(
+            html.escape(_cut(str(x), 200)) for x in (m.get("source"), m.get("published_date")) if x
+        )
+        items.append(
+            f'<li class="latest-item"><div class="latest-title">{_link(str(m.get("url") or ""), title)}</div>'
+            f'<div class="latest-meta">{meta}</div></li>'
+        )
+    body = (
+        f'<ol class="latest-list" start="{start + 1}">{"".join(items)}</ol>'
+        if items
+        else '<div class="latest-empty">No articles are indexed yet.</div>'
+    )
+    count = f"{len(rows):,} article{'' if len(rows) == 1 else 's'}"
+    return f'{body}<div class="latest-pager">{count} · page {page} of {pages}</div>'
+
+
+def when(iso: str) -> str:
+    """A stored ISO time as "YYYY-MM-DD HH:MM:SS UTC" (as given when it is not one)."""
+    try:
+        t = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if t.tzinfo is None:
+        return t.strftime("%Y-%m-%d %H:%M:%S")
+    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def poller_line(interval_minutes: float, last_poll: str, next_poll: datetime | None) -> str:
+    """What the app's own feed poller does, in one line (plain text)."""
+    if interval_minutes <= 0:
+        return "The app does not poll feeds by itself (feeds.interval_minutes is 0); adding a feed polls it once."
+    line = f"The app polls every feed every {interval_minutes:g} min. Last poll: {last_poll or 'not yet'}."
+    if next_poll is not None:
+        line += f" Next poll: {next_poll:%Y-%m-%d %H:%M:%S}."
+    return line
+
+
+def feeds_html(feeds: Sequence[Feed], poller: str = "") -> str:
+    """The followed feeds: name, URL (linked when http(s)), last poll and its one-line result."""
+    items = []
+    for f in feeds:
+        polled = f"last poll {html.escape(when(f.polled_at))}" if f.polled_at else "not polled yet"
+        result = f" · {html.escape(_cut(f.result, 600))}" if f.result else ""
+        items.append(
+            f'<li class="feed {"ok" if f.ok else "failed"}">'
+            f'<div class="feed-title">{html.escape(_cut(f.name, 200)) or "(no name)"}</div>'
+            f'<div class="feed-url">{_link(f.url, _cut(f.url, 200))}</div>'
+            f'<div class="feed-meta">{polled}{result}</div></li>'
+        )
+    body = (
+        f'<ul class="feed-list">{"".join(items)}</ul>'
+        if items
+        else '<div class="feeds-empty">No feeds are followed yet.</div>'
+    )
+    head = f'<div class="feeds-poller">{html.escape(poller)}</div>' if poller else ""
+    return head + body
+
+
+def feed_choices(feeds: Sequence[Feed]) -> list[tuple[str, str]]:
+    """(label, url) for a dropdown of the followed feeds."""
+    return [(f"{_cut(f.name, 80)} — {_cut(f.url, 120)}", f.url) for f in feeds]
+
+
+def source_choices(manifest: dict[str, dict[str, Any]]) -> list[str]:
+    """The sources of the indexed articles, for the sources filter (sorted, no blanks)."""
+    return sorted(
+        {s for m in manifest.values() if (s := str(m.get("source") or "").strip())}, key=str.casefold
+    )
+
+
+def filters_note(f: Filters) -> str:
+    """The active answer filters in words, as inert chat-note text ("" when there are none)."""
+    parts = []
+    if f.sources:
+        parts.append(
+            "only " + ", ".join(_cut(s, 80) for s in f.sources[:10]) + (" …" if len(f.sources) > 10 else "")
+        )
+    if f.date_from:
+        parts.append(f"from {f.date_from.isoformat()}")
+    if f.date_to:
+        parts.append(f"to {f.date_to.isoformat()}")
+    return inert("filtered: " + ", ".join(parts)) if parts else ""

@@ -64,10 +64,19 @@ def serve(settings: Settings) -> None:
     except (ConfigError, MissingExtra, IndexError_) as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
-    app = ChatApp(assistant)
+    from assistant.background import Background
+    from assistant.updates import Updater
+
+    updater = Updater(assistant)
+    background = Background(updater)
+    app = ChatApp(assistant, updater, background)
     assistant.index.embedder.embed_query("warm up")  # load the embedding model before the first question
     t0 = time.perf_counter()
     line = app._reindex()  # never raises: a failed start-up sync is shown, and the page serves the index
     print(f"{line} ({time.perf_counter() - t0:.1f} s to sync)", file=sys.stderr)
     print(f"answerer: {assistant.backend_label}", file=sys.stderr)
-    app.launch()
+    background.start()  # the folder watcher and the feed poller (which polls at once, then every interval)
+    try:
+        app.launch()
+    finally:
+        background.stop()

@@ -55,15 +55,20 @@ class Robots:
     _rules: dict[str, tuple[float, urllib.robotparser.RobotFileParser | None, str]] = field(
         default_factory=dict
     )
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def check(self, url: str) -> tuple[bool, str]:
-        """(allowed, why not): why not is "" when allowed."""
+        """(allowed, why not): why not is "" when allowed. Thread-safe: one read per origin at a time."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        cached = self._rules.get(origin)
-        if cached is None or time.monotonic() - cached[0] > self.ttl_s:
-            cached = (time.monotonic(), *self._read(origin))
-            self._rules[origin] = cached
+        with self._lock:
+            origin_lock = self._locks.setdefault(origin, threading.Lock())
+        with origin_lock:
+            cached = self._rules.get(origin)
+            if cached is None or time.monotonic() - cached[0] > self.ttl_s:
+                cached = (time.monotonic(), *self._read(origin))
+                self._rules[origin] = cached
         _, rules, problem = cached
         if rules is None:
             return False, problem

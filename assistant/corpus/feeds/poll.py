@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import ssl
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,6 +26,9 @@ from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# Feeds on different hosts polled side by side (the per-host delay holds across threads).
+POLL_THREADS = 4
+
 
 @dataclass
 class FeedResult:
@@ -41,6 +45,8 @@ class FeedResult:
     failed: list[str] = field(default_factory=list)  # one line per entry: "“title”: reason"
     error: str = ""  # the feed itself could not be read
     warning: str = ""
+    pages_fetched: int = 0
+    written: list[Path] = field(default_factory=list)
 
     def line(self) -> str:
         if self.error:
@@ -59,15 +65,23 @@ class FeedResult:
         return ", ".join(parts) + (f" ({self.warning})" if self.warning else "")
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "result": self.line()}
+        d = asdict(self)
+        d["written"] = len(self.written)
+        return {**d, "result": self.line()}
 
 
 @dataclass
 class PollReport:
     feeds: list[FeedResult] = field(default_factory=list)
     expired: int = 0  # article files removed by the retention setting
-    pages_fetched: int = 0
-    written: list[Path] = field(default_factory=list)
+
+    @property
+    def pages_fetched(self) -> int:
+        return sum(f.pages_fetched for f in self.feeds)
+
+    @property
+    def written(self) -> list[Path]:
+        return [p for f in self.feeds for p in f.written]
 
     @property
     def changed(self) -> bool:
@@ -129,18 +143,39 @@ class FeedPoller:
     # ---- polling ---------------------------------------------------------------------------------------
 
     def poll(self, only: Sequence[Feed] | None = None, today: date | None = None) -> PollReport:
-        report = PollReport()
-        for feed in only if only is not None else self.registry.feeds():
-            try:
-                report.feeds.append(self._poll_feed(feed, report, today or date.today()))
-            except Exception as e:  # noqa: BLE001 - one feed's surprise is that feed's failure
-                log.exception("feed %s", feed.url)
-                error = f"{one_line(feed.url, 200)}: {type(e).__name__}: {one_line(str(e), 200)}"
-                report.feeds.append(FeedResult(feed.url, feed.name, ok=False, error=error))
-        report.expired = self.articles.expire(self.cfg.retention_days, today or date.today())
+        """Polls the feeds (all, or `only`): feeds on different hosts side by side (POLL_THREADS), the
+        feeds of one host one after the other."""
+        feeds = list(only if only is not None else self.registry.feeds())
+        day_ = today or date.today()
+        by_host: dict[str, list[int]] = {}
+        for i, feed in enumerate(feeds):
+            by_host.setdefault((urlsplit(feed.url).hostname or "").lower(), []).append(i)
+        results: list[FeedResult | None] = [None] * len(feeds)
+
+        def run(group: list[int]) -> None:
+            for i in group:
+                results[i] = self._poll_guarded(feeds[i], day_)
+
+        groups = list(by_host.values())
+        if len(groups) <= 1:
+            for group in groups:
+                run(group)
+        else:
+            with ThreadPoolExecutor(min(POLL_THREADS, len(groups)), thread_name_prefix="feed-poll") as pool:
+                list(pool.map(run, groups))
+        report = PollReport([r for r in results if r is not None])
+        report.expired = self.articles.expire(self.cfg.retention_days, day_)
         return report
 
-    def _poll_feed(self, feed: Feed, report: PollReport, today: date) -> FeedResult:
+    def _poll_guarded(self, feed: Feed, today: date) -> FeedResult:
+        try:
+            return self._poll_feed(feed, today)
+        except Exception as e:  # noqa: BLE001 - one feed's surprise is that feed's failure
+            log.exception("feed %s", feed.url)
+            error = f"{one_line(feed.url, 200)}: {type(e).__name__}: {one_line(str(e), 200)}"
+            return FeedResult(feed.url, feed.name, ok=False, error=error)
+
+    def _poll_feed(self, feed: Feed, today: date) -> FeedResult:
         result = FeedResult(feed.url, feed.name)
         # A feed is read once per poll (per interval): only the article pages it leads to, which come in
         # bursts, are spaced by the per-host delay.
@@ -171,7 +206,7 @@ class FeedPoller:
         retry_later = False
         for entry in parsed.entries:
             try:
-                retry_later |= self._entry(feed, entry, result, report, today)
+                retry_later |= self._entry(feed, entry, result, today)
             except Exception as e:  # noqa: BLE001 - one entry's surprise is that entry's failure
                 log.exception("feed %s, entry %s", feed.url, entry.key)
                 result.failed.append(
@@ -182,7 +217,7 @@ class FeedPoller:
         self.registry.polled(feed.url, True, result.line(), etag, modified)
         return result
 
-    def _entry(self, feed: Feed, entry: Entry, result: FeedResult, report: PollReport, today: date) -> bool:
+    def _entry(self, feed: Feed, entry: Entry, result: FeedResult, today: date) -> bool:
         """Handles one entry; True when it failed with a problem worth retrying at the next poll."""
         label = f"“{one_line(entry.title, 120)}”" if entry.title else one_line(entry.link or entry.key, 200)
         old = self.registry.item(feed.url, entry.key)
@@ -223,7 +258,7 @@ class FeedPoller:
         except FetchError as e:
             return failed(e.reason, retry=e.transient)
         finally:
-            report.pages_fetched += 1
+            result.pages_fetched += 1
         art = extract_page(page)
         if art is None or len(art.text) < self.cfg.min_text_chars:
             return failed("no article text found on the page")
@@ -243,7 +278,7 @@ class FeedPoller:
             url, title, source[:200], entry.author or art.author, published, feed.name, art.text
         )
         if self.articles.write(file):
-            report.written.append(self.articles.path_of(url))
+            result.written.append(self.articles.path_of(url))
         self.registry.save_article(
             StoredArticle(
                 url, self.articles.path_of(url).name, digest, title, file.source, published, feed.url
