@@ -46,6 +46,7 @@ class Updater:
         self.lock = threading.Lock()
         self._poller = poller
         self._feeds_unsynced = False
+        self._poll_lock = threading.Lock()
 
     def folders(self) -> list[Path]:
         """The folders the index is a function of: corpus_dirs and the upload folder (created)."""
@@ -78,8 +79,11 @@ class Updater:
         today: date | None = None,
     ) -> FeedsSync:
         """Polls the feeds (all, or `only`) and syncs the feed folder into the index when a file changed."""
-        with self.lock:
+        # The poll (network, politeness delays) runs outside the sync lock: uploads and the watcher do not
+        # wait for it; only writing the index does.
+        with self._poll_lock:
             poll = self.poller.poll(only, today)
+        with self.lock:
             index = None
             if poll.changed or self._feeds_unsynced:
                 # set until a sync succeeds: files a poll wrote are indexed even if that sync failed

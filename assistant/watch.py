@@ -74,6 +74,14 @@ def is_ignored(path: Path) -> bool:
     return bool(suffix) and suffix not in SUPPORTED_SUFFIXES
 
 
+def _inode(root: Path) -> tuple[int, int] | None:
+    try:
+        st = root.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def _signature(path: str) -> Signature:
     try:
         st = os.stat(path)
@@ -110,6 +118,7 @@ class FolderWatcher:
         self._stop: threading.Event | None = None
         # each root as strings to match reported paths against: as given (absolute) and resolved
         self._prefixes: list[tuple[int, str]] = []
+        self._inodes: list[tuple[int, int] | None] = []
 
     # ---- running -------------------------------------------------------------------------------
 
@@ -157,7 +166,12 @@ class FolderWatcher:
             for form in {str(root.absolute()), str(root.resolve())}:
                 prefixes.append((i, form.rstrip(os.sep) or os.sep))
         self._prefixes = prefixes
+        self._inodes = [_inode(root) for root in self.roots]
         return [str(root.absolute()) for root in self.roots]
+
+    def _roots_replaced(self) -> bool:
+        """A watched root deleted or replaced: the watch on it is gone, so it must be set up again."""
+        return [_inode(root) for root in self.roots] != self._inodes
 
     def _watch(self, stop: threading.Event) -> None:
         paths = self._prepare_roots()
@@ -178,6 +192,11 @@ class FolderWatcher:
         ):
             self.ready.set()
             now = time.monotonic()
+            if self._roots_replaced():
+                changed = [root for i, root in enumerate(self.roots) if i in group] or list(self.roots)
+                if not stop.is_set():
+                    self._notify(changed)
+                return  # run() watches the roots again (created anew if they are gone)
             for change, path in changes:
                 roots = self._relevant(change, path)
                 if roots:

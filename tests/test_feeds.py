@@ -473,3 +473,143 @@ def test_cli_feed_mistakes_are_one_line(
     assert result.exit_code == 2, result.output
     assert expected in result.stderr and "Traceback" not in result.output
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# ---- found by a hostile review ------------------------------------------------------------------------
+
+
+def test_what_the_loader_would_refuse_is_cleaned_or_one_line_never_a_failing_file(
+    updater: Updater, site: FeedSite
+) -> None:
+    """A title with DEL and escape characters, a page with NUL bytes, a page longer than the text limit:
+    no file is written that every later sync would fail on."""
+    updater.settings.corpus.max_text_chars = 5_000
+    site.set_raw("/nul", ("Plain text page.\x00 " + " ".join(OWLS) * 2).encode(), content_type="text/plain")
+    site.set_raw("/long", ("Long page. " * 1_000).encode(), content_type="text/plain")
+    site.set_feed(
+        "/feed.xml",
+        [
+            Entry("Owls \x7f return \x1b[2J\x1b[31m", "/owls", day(18)),
+            Entry("Nul page", "/nul", day(18)),
+            Entry("Long page", "/long", day(18)),
+        ],
+    )
+    follow(updater, site.url("/feed.xml"))
+    result = updater.sync_feeds()
+    f = result.poll.feeds[0]
+    assert f.new == 2 and f.failed == ["“Long page”: the article text is over 5,000 characters"]
+    assert result.index is not None and result.index.failed == [] and result.index.added == 2
+    titles = {m["title"] for m in updater.assistant.index.manifest().values()}
+    assert "Owls return [2J[31m" in titles  # control characters dropped, the rest kept
+    for path in feed_files(updater):
+        assert "\x00" not in path.read_text() and "\x7f" not in path.read_text()
+
+
+def test_hostile_character_references_are_one_line(updater: Updater, site: FeedSite) -> None:
+    site.set_feed("/feed.xml", [Entry("Owls return", "/owls", day(18))])
+    follow(updater, site.url("/feed.xml"))
+    updater.sync_feeds()
+    for body in (b"<rss><channel><item><title>&#xD800;</title><link>/x", b"<rss><item><title>&#99999999;<"):
+        site.set_raw("/feed.xml", body, content_type="application/rss+xml")
+        f = updater.sync_feeds().poll.feeds[0]
+        assert not f.ok and "\n" not in f.error and site.url("/feed.xml") in f.error
+        [listed] = updater.feeds()
+        assert not listed.ok  # the feed list says the last poll failed
+    assert len(updater.assistant.index.manifest()) == 1
+
+
+def test_a_robots_txt_that_could_not_be_read_is_read_again_at_the_next_poll(
+    tmp_path: Path, site: FeedSite
+) -> None:
+    updater = Updater(Assistant.from_settings(make_settings(tmp_path, retries=1), with_llm=False))
+    site.set_raw("/robots.txt", b"oops", status=503)
+    site.set_feed("/feed.xml", [Entry("Owls return", "/owls", day(18))])
+    follow(updater, site.url("/feed.xml"))
+    for _ in range(3):  # more polls than retries: a robots problem is not the entry's fault
+        f = updater.sync_feeds().poll.feeds[0]
+        assert f.failed and "robots.txt could not be read" in f.failed[0]
+    site.set_robots("User-agent: *\nAllow: /\n")
+    assert updater.sync_feeds().poll.feeds[0].new == 1 and site.hits("/owls") == 1
+
+
+def test_an_entry_hit_by_an_unexpected_error_is_tried_again(updater: Updater, site: FeedSite) -> None:
+    folder = updater.poller.articles.folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.write_text("a file where the folder should be")
+    site.set_feed("/feed.xml", [Entry("Owls return", "/owls", day(18))])
+    follow(updater, site.url("/feed.xml"))
+    f = updater.sync_feeds().poll.feeds[0]
+    assert f.new == 0 and len(f.failed) == 1 and "\n" not in f.failed[0]
+    folder.unlink()
+    again = updater.sync_feeds()
+    assert again.poll.feeds[0].new == 1 and len(feed_files(updater)) == 1
+
+
+def test_two_feeds_on_two_hosts_with_the_same_articles_fetch_and_write_each_once(tmp_path: Path) -> None:
+    updater = Updater(Assistant.from_settings(make_settings(tmp_path), with_llm=False))
+    with FeedSite("127.0.0.3") as pages, FeedSite("127.0.0.1") as a, FeedSite("127.0.0.2") as b:
+        entries = []
+        for i in range(12):
+            pages.set_page(f"/p{i}", f"Story {i}", [f"{s} (story {i})" for s in (OWLS if i % 2 else BRIDGE)])
+            entries.append(Entry(f"Story {i}", pages.url(f"/p{i}"), day(1 + i)))
+        a.set_feed("/feed.xml", entries)
+        b.set_feed("/feed.xml", list(reversed(entries)), kind="atom")
+        follow(updater, a.url("/feed.xml"))
+        follow(updater, b.url("/feed.xml"))
+        result = updater.sync_feeds()
+        assert (
+            sum(f.new for f in result.poll.feeds) == 12 and sum(f.duplicates for f in result.poll.feeds) == 12
+        )
+        assert all(pages.hits(f"/p{i}") == 1 for i in range(12))
+        assert len(feed_files(updater)) == 12 and not list(updater.poller.articles.folder.glob(".*"))
+
+
+def test_query_strings_are_kept_byte_for_byte() -> None:
+    assert canonical_url("http://a.example/q?caf%E9") == "http://a.example/q?caf%E9"
+    assert canonical_url("http://a.example/q?123&utm_source=x") == "http://a.example/q?123"
+    assert canonical_url("http://a.example/?a=1&b=%20&fbclid=z") == "http://a.example/?a=1&b=%20"
+
+
+def test_a_feed_is_found_by_the_address_as_typed_and_an_ambiguous_name_says_so(
+    updater: Updater, site: FeedSite
+) -> None:
+    from assistant.corpus.feeds.registry import AmbiguousName
+
+    site.set_feed("/a.xml", [Entry("Owls return", "/owls", day(18))])
+    site.set_feed("/b.xml", [Entry("Bridge", "/bridge", day(18))])
+    follow(updater, site.url("/a.xml") + "?utm_medium=rss")
+    follow(updater, site.url("/b.xml"))
+    registry = updater.poller.registry
+    assert registry.feed(site.url("/a.xml") + "?utm_medium=rss") is not None
+    with pytest.raises(AmbiguousName):
+        registry.feed("Test feed")  # both feeds took their own (identical) title
+
+
+def test_cli_a_damaged_feed_list_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.cli import app
+
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "feeds.sqlite3").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
+    for args in (["feeds", "list"], ["feeds", "add", "http://127.0.0.1:9/feed"], ["feeds", "remove", "x"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1
+        assert "feed list" in result.stderr
+
+
+def test_cli_watch_a_folder_that_cannot_be_made_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.cli import app
+
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
+    (tmp_path / "file").write_text("x")
+    for folder, expected in (
+        (str(tmp_path / "file"), "is not a folder"),
+        (str(tmp_path / "file" / "sub"), "cannot be created"),
+        ("", "empty folder name"),
+    ):
+        result = CliRunner().invoke(app, ["watch", folder])
+        assert result.exit_code == 2, result.output
+        assert expected in result.stderr and "Traceback" not in result.output

@@ -189,6 +189,27 @@ def test_only_the_root_that_changed_is_passed(tmp_path: Path, start: Start) -> N
     assert calls.roots == [[two]]
 
 
+def test_a_root_deleted_and_made_again_is_still_watched(tmp_path: Path, start: Start) -> None:
+    """watchfiles drops the watch of a deleted folder without a word; the watcher sets it up again."""
+    import shutil
+
+    root = tmp_path / "corpus"
+    root.mkdir()
+    (root / "a.md").write_text("# A\n\nText.\n")
+    calls = Calls()
+    start([root], calls)
+    shutil.rmtree(root)
+    assert calls.wait(1)
+    deadline = time.time() + 5
+    while not root.is_dir() and time.time() < deadline:
+        time.sleep(0.05)
+    root.mkdir(exist_ok=True)
+    time.sleep(1.0)  # the watch is set up again
+    n = len(calls.roots)
+    (root / "b.md").write_text("# B\n\nText.\n")
+    assert calls.wait(n + 1)
+
+
 def test_an_error_in_on_change_is_logged_and_watching_goes_on(
     tmp_path: Path, start: Start, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +22,19 @@ feeds_app = typer.Typer(
     help="Follow RSS and Atom feeds: their new articles are fetched, written under the upload folder and indexed.",
     no_args_is_help=True,
 )
+
+
+@contextmanager
+def _feed_list_problems() -> Iterator[None]:
+    """A damaged or busy feed list, or an ambiguous name: one line, not a traceback."""
+    from assistant.corpus.feeds.registry import AmbiguousName
+
+    try:
+        yield
+    except sqlite3.Error as e:
+        fail(f"the feed list (feeds.sqlite3 in the index folder) cannot be used: {e}")
+    except AmbiguousName as e:
+        fail(str(e))
 
 
 def _poller(index_dir: Path | None):  # type: ignore[no-untyped-def]
@@ -52,7 +68,8 @@ def add(
 
     poller = _poller(index_dir)
     try:
-        feed, parsed, added = poller.add(url, name)
+        with _feed_list_problems():
+            feed, parsed, added = poller.add(url, name)
     except (FetchError, FeedError) as e:
         fail(str(e))
     if as_json:
@@ -67,7 +84,8 @@ def add(
 @feeds_app.command("list")
 def list_(index_dir: IndexDir = None, as_json: JsonOut = False) -> None:
     """The followed feeds with their last poll and its result."""
-    feeds = _poller(index_dir).registry.feeds()
+    with _feed_list_problems():
+        feeds = _poller(index_dir).registry.feeds()
     if as_json:
         typer.echo(json.dumps([f.to_dict() for f in feeds], ensure_ascii=False))
         return
@@ -89,10 +107,13 @@ def remove(
 ) -> None:
     """Stop following a feed. Its articles stay (news archives keep old items) unless --purge."""
     poller = _poller(index_dir)
-    found = poller.registry.feed(feed.strip())
-    if found is None:
-        fail(f"no followed feed has the address or name {feed.strip()[:200]!r} (see `assistant feeds list`)")
-    n = poller.remove(found, purge)
+    with _feed_list_problems():
+        found = poller.registry.feed(feed.strip())
+        if found is None:
+            fail(
+                f"no followed feed has the address or name {feed.strip()[:200]!r} (see `assistant feeds list`)"
+            )
+        n = poller.remove(found, purge)
     typer.echo(f"Stopped following “{found.name}”." + (f" Removed {n} of its articles." if purge else ""))
     if n:
         updater = _updater(index_dir)
@@ -117,12 +138,13 @@ def sync(
     if feeds:
         only = []
         for name in feeds:
-            found = updater.poller.registry.feed(name.strip())
+            with _feed_list_problems():
+                found = updater.poller.registry.feed(name.strip())
             if found is None:
                 fail(f"no followed feed has the address or name {name.strip()[:200]!r}")
             only.append(found)
     try:
-        with progress_bar("embedding") as update:
+        with progress_bar("embedding") as update, _feed_list_problems():
             result = updater.sync_feeds(only, progress=update)
     except IndexError_ as e:
         fail(str(e))
@@ -144,7 +166,7 @@ def sync(
 
 def watch(
     folders: Annotated[
-        list[Path] | None,
+        list[str] | None,
         typer.Argument(help="Folders to watch (default: the corpus folders and the upload folder)."),
     ] = None,
     index_dir: IndexDir = None,
@@ -152,11 +174,17 @@ def watch(
     """Sync once, then watch folders and sync what changes (Ctrl-C stops). One line per sync."""
     from assistant.watch import FolderWatcher
 
+    if folders and any(not f.strip() for f in folders):
+        fail("an empty folder name was given")
     updater = _updater(index_dir)
-    roots = list(folders) if folders else updater.folders()
+    roots = [Path(f) for f in folders] if folders else updater.folders()
     for root in roots:
         if root.exists() and not root.is_dir():
             fail(f"{root} is not a folder")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            fail(f"{root}: cannot be created ({e.strerror or type(e).__name__})")
 
     def synced(changed: list[Path]) -> None:
         report = updater.sync(changed)

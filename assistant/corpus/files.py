@@ -286,7 +286,10 @@ def _load_front_matter(text: str, max_depth: int) -> Any:
             finally:
                 self.depth -= 1
 
-    loader = BoundedLoader(text)
+    try:
+        loader = BoundedLoader(text)  # the reader refuses some characters here already
+    except yaml.YAMLError as e:
+        raise ArticleError(f"invalid YAML front matter ({one_line(str(e).splitlines()[0], 120)})") from None
     try:
         return loader.get_single_data()
     except yaml.YAMLError as e:

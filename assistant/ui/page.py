@@ -1,49 +1,66 @@
-"""The chat page (Gradio 6): streamed answers, a sources panel with highlighted quotes, filters for
-the answers (sources, dates), uploads, fetching a page by URL, re-indexing, the index status, and "What's
-new": the latest indexed articles and the followed feeds (add, remove). The lists and the status refresh
-by themselves, so articles the feed poller brings in appear without reloading. No retrieval, answering or
-fetching logic lives here: it calls the Assistant, the Updater and the corpus layer.
+"""The chat page (Gradio 6): ChatApp, the Blocks and their wiring. Here: streamed answers with a sources
+panel of highlighted quotes and filters for the answers (sources, dates), the layout, and launching behind
+the guard. The other parts are mixed in: adding.py (uploads, fetching a page by URL, re-indexing), feeds.py
+(following feeds), whatsnew.py (the latest articles and the followed feeds, which refresh by themselves so
+articles the feed poller brings in appear without reloading), state.py (what they share, the index status);
+inputs.py parses what people send. No retrieval, answering or fetching logic lives here: it calls the
+Assistant, the Updater and the corpus layer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import re
-import shutil
 import threading
 import time
-import unicodedata
-from collections.abc import Callable, Iterator
-from datetime import date
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from assistant.answer.types import Answer
 from assistant.background import Background
 from assistant.corpus import SUPPORTED_SUFFIXES
-from assistant.corpus.pages import SAFE_NAME
-from assistant.retrieve import Filters
 from assistant.service import Assistant
+from assistant.ui.adding import AddingArticles
+from assistant.ui.feeds import FeedActions
 from assistant.ui.history import history_turns, lenient_messages
+from assistant.ui.inputs import (
+    MAX_FEED_URL_CHARS,
+    MAX_FILTER_SOURCES,
+    answer_filters,
+    client_of,
+    feed_url_problem,
+    parse_day,
+    safe_filename,
+)
 from assistant.ui.render import (
     draft_html,
-    feed_choices,
-    feeds_html,
     filters_note,
     final_html,
     inert,
-    latest_html,
-    newest_first,
-    page_span,
     plain_title,
-    poller_line,
-    safe_url,
     source_choices,
     sources_html,
-    status_markdown,
 )
+from assistant.ui.whatsnew import LATEST_PER_PAGE, MANIFEST_TTL_S, WhatsNew
 from assistant.updates import Updater
+
+__all__ = [  # what the page module offered before its parts moved out; tests and serve.py import from here
+    "CSS",
+    "JS",
+    "LATEST_PER_PAGE",
+    "MANIFEST_TTL_S",
+    "MAX_FEED_URL_CHARS",
+    "MAX_FILTER_SOURCES",
+    "REFRESH_S",
+    "SEED_EXAMPLES",
+    "ChatApp",
+    "answer_filters",
+    "client_of",
+    "feed_url_problem",
+    "parse_day",
+    "safe_filename",
+]
 
 log = logging.getLogger(__name__)
 
@@ -92,94 +109,18 @@ JS = """
 }
 """
 
-
-LATEST_PER_PAGE = 10
 REFRESH_S = 12.0  # how often an open page refreshes the latest articles, the feeds and the status
-MANIFEST_TTL_S = 5.0  # one read of the article list serves every open page for this long
-MAX_FEED_URL_CHARS = 2_000
-MAX_FILTER_SOURCES = 100
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def parse_day(value: Any, label: str) -> tuple[date | None, str]:
-    """(the day, "") for "YYYY-MM-DD" or a blank, else (None, a one-line note for the person)."""
-    text = (value if isinstance(value, str) else "" if value is None else str(value)).strip()
-    if not text:
-        return None, ""
-    if len(text) == 10 and _DAY.fullmatch(text):
-        try:
-            return date.fromisoformat(text), ""
-        except ValueError:
-            pass
-    shown = inert(" ".join(text[:40].split()) + ("…" if len(text) > 40 else ""))
-    return None, f"The “{label}” date “{shown}” is not a date: write it as YYYY-MM-DD (e.g. 2025-03-18)."
-
-
-def answer_filters(sources: Any, date_from: Any, date_to: Any) -> tuple[Filters, str]:
-    """The answer filters from the page's inputs (sources: a list of names, or one name, or nothing),
-    or (Filters(), a one-line note) when they cannot be used."""
-    if isinstance(sources, str):
-        sources = [sources]
-    names = (
-        [s.strip() for s in sources if isinstance(s, str) and s.strip()] if isinstance(sources, list) else []
-    )
-    names = list(dict.fromkeys(n[:500] for n in names))
-    if len(names) > MAX_FILTER_SOURCES:
-        return Filters(), f"Too many sources chosen ({len(names):,}; the limit is {MAX_FILTER_SOURCES})."
-    lo, why_from = parse_day(date_from, "from")
-    hi, why_to = parse_day(date_to, "to")
-    if why_from or why_to:
-        return Filters(), " ".join(x for x in (why_from, why_to) if x)
-    if lo and hi and lo > hi:
-        return Filters(), f"The “from” date {lo} is after the “to” date {hi}: no article can match."
-    return Filters(date_from=lo, date_to=hi, sources=tuple(names)), ""
-
-
-def feed_url_problem(url: str) -> str:
-    """Why an address typed as a feed is refused before anything is fetched ("" when it may be tried)."""
-    if not url:
-        return "Give the http(s) address of an RSS or Atom feed."
-    if len(url) > MAX_FEED_URL_CHARS:
-        return f"The address is too long ({len(url):,} characters; the limit is {MAX_FEED_URL_CHARS:,})."
-    if any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in url):
-        return "The address contains spaces or control characters; give the http(s) address of a feed."
-    if not safe_url(url):
-        return "Only http(s) addresses can be followed; give the http(s) address of an RSS or Atom feed."
-    return ""
-
-
-def client_of(request: Any) -> str:
-    """The caller's address from a gr.Request ("" when unknown)."""
-    client = getattr(request, "client", None)
-    return str(getattr(client, "host", "") or "")
-
-
-def safe_filename(name: str) -> str:
-    base = Path(name.replace("\\", "/")).name  # no folders, no traversal
-    stem, suffix = Path(base).stem, Path(base).suffix.lower()
-    stem = SAFE_NAME.sub("-", stem).strip(".-") or "article"
-    return f"{stem[:80]}{suffix}"
-
-
-class ChatApp:
+class ChatApp(AddingArticles, FeedActions, WhatsNew):
     def __init__(
         self, assistant: Assistant, updater: Updater | None = None, background: Background | None = None
     ) -> None:
         from assistant.ui.guard import RateLimiter
 
-        self.assistant = assistant
-        self.settings = assistant.settings
-        # the one lock over uploads, re-index, the folder watcher and the feed poller
-        self.updater = updater or Updater(assistant)
-        self.background = background  # the watcher and the feed poller, when the app runs them
+        super().__init__(assistant, updater, background)
         self._llm_lock = threading.Lock()
-        ui = self.settings.ui
-        self.chat_limiter = RateLimiter(ui.chat_per_minute)
-        self.fetch_limiter = RateLimiter(ui.fetch_per_minute)
-        self.sync_problem = ""  # why the last sync (the start-up one included) failed, shown in the status
-        self.last_failed: list[Any] = []
-        self._manifest_lock = threading.Lock()
-        self._manifest: tuple[float, dict[str, dict[str, Any]], list[dict[str, Any]]] | None = None
+        self.chat_limiter = RateLimiter(self.settings.ui.chat_per_minute)
 
     def request_problem(self, message: str, history: list[Any], client: str) -> tuple[str, str]:
         """(what, why) a chat request is refused: ("question" | "conversation" | "rate", a message for
@@ -268,212 +209,6 @@ class ChatApp:
             note += " · showing quotes: the model's answer did not hold up against the sources"
         sources = sources_html(answer, texts, Path(self.settings.upload_dir).name, self.settings.feeds.folder)
         yield history, sources, _answer_json(answer), note, ""
-
-    # new articles
-    def upload(self, files: list[Any] | None, progress: Any = None) -> tuple[str, str]:
-        if not files:
-            return "No files chosen.", self.status()
-        saved, problems = [], []
-        new: list[Path] = []
-        folder = Path(self.settings.upload_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        for f in files:
-            src = Path(getattr(f, "name", None) or str(f))
-            original = getattr(f, "orig_name", None) or src.name
-            name = safe_filename(original)
-            suffix = Path(name).suffix
-            if suffix not in SUPPORTED_SUFFIXES:
-                problems.append(
-                    f"{original}: unsupported type '{suffix or '?'}' (use {' '.join(SUPPORTED_SUFFIXES)})"
-                )
-                continue
-            size = src.stat().st_size if src.exists() else 0
-            if size > self.settings.ui.max_upload_bytes:
-                problems.append(
-                    f"{original}: {size:,} bytes is over the upload limit of {self.settings.ui.max_upload_bytes:,}"
-                )
-                continue
-            target = _free_target(folder, name, src)
-            if target.exists():  # the same file again: nothing to do
-                saved.append(target.name)
-                continue
-            shutil.copyfile(src, target)
-            saved.append(target.name)
-            new.append(target)
-        line = self._reindex(progress) if saved else "Nothing was added."
-        # A new file that failed as a whole is not kept: it would only fail again at every sync.
-        failed_whole = {f.path: f.error for f in self.last_failed}
-        dropped = [t for t in new if f"{folder.name}/{t.name}" in failed_whole]
-        for t in dropped:
-            t.unlink(missing_ok=True)
-        kept = [n for n in saved if n not in {t.name for t in dropped}]
-        prefix = f"Saved {', '.join(kept)}. " if kept else ""
-        if dropped:
-            why = (f"{folder.name}/{t.name}: {failed_whole[f'{folder.name}/{t.name}']}" for t in dropped)
-            prefix += f"Not kept: {'; '.join(why)}. "
-        if problems:
-            prefix += "Refused: " + "; ".join(problems) + ". "
-        return prefix + line, self.status()
-
-    def fetch_url(self, url: str, progress: Any = None) -> tuple[str, str]:
-        from assistant.corpus import ArticleError
-        from assistant.corpus.fetch import FetchError
-        from assistant.corpus.pages import save_page
-
-        url = (url if isinstance(url, str) else "").strip()
-        if not safe_url(url):
-            return "Give an http(s) address of an article page.", self.status()
-        try:
-            saved = save_page(
-                url, self.settings.fetch, self.settings.corpus, Path(self.settings.upload_dir) / "fetched"
-            )
-        except FetchError as e:
-            return str(e), self.status()
-        except ArticleError as e:
-            return f"{url}: {e}", self.status()
-        return f"Fetched “{saved.title}”. " + self._reindex(progress), self.status()
-
-    def reindex(self, progress: Any = None) -> tuple[str, str]:
-        return self._reindex(progress), self.status()
-
-    def _reindex(self, progress: Any = None) -> str:
-        """Syncs every folder (waiting for a sync that the watcher or the feed poller is running)."""
-        try:
-            line = self._sync(progress)
-            self.sync_problem = ""
-            return line
-        except Exception as e:  # noqa: BLE001 - the page keeps serving what is indexed
-            log.exception("re-index failed")
-            self.sync_problem = f"The last sync failed ({type(e).__name__}: {str(e)[:200]})."
-            return f"Re-index failed ({type(e).__name__}: {str(e)[:200]}); what was indexed before is still there."
-        finally:
-            self._manifest = None
-
-    @staticmethod
-    def _progress(progress: Any) -> Callable[[int, int], None]:
-        def update(done: int, total: int) -> None:
-            if progress is not None and total:
-                progress((done, total), desc="Embedding new or changed articles", unit="chunks")
-
-        return update
-
-    def _sync(self, progress: Any = None) -> str:
-        report = self.updater.sync(progress=self._progress(progress))
-        self.last_failed = list(report.failed)
-        line = (
-            f"Re-indexed: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-            f"{report.removed} removed, {len(report.failed)} failed ({report.chunks_embedded} chunks embedded "
-            f"in {report.seconds:.1f} s)."
-        )
-        if report.failed:
-            line += " Failed: " + "; ".join(f"{f.path}: {f.error}" for f in report.failed[:10])
-            if len(report.failed) > 10:
-                line += f"; and {len(report.failed) - 10} more"
-        return line
-
-    # feeds
-    def add_feed(self, url: Any, name: Any = "", client: str = "", progress: Any = None) -> str:
-        """Follows a feed, polls it at once and syncs what it brought: one line for the person. client:
-        the caller's address, for the rate limit (shared with fetching a page)."""
-        from assistant.corpus.feeds.parse import FeedError
-        from assistant.corpus.fetch import FetchError
-
-        url = (url if isinstance(url, str) else "").strip()
-        problem = feed_url_problem(url)
-        if problem:
-            return problem
-        name = name if isinstance(name, str) else ""
-        name = " ".join("".join(c if unicodedata.category(c)[0] != "C" else " " for c in name[:1000]).split())
-        if client and not self.fetch_limiter.allow(client):
-            return (
-                f"Too many fetches from your address (limit {self.settings.ui.fetch_per_minute} a minute); "
-                "wait a little."
-            )
-        try:
-            feed, _, added = self.updater.poller.add(url, name)
-        except (FetchError, FeedError) as e:
-            return " ".join(str(e).split())
-        except Exception as e:  # noqa: BLE001 - one line, never a traceback; the page keeps serving
-            log.exception("adding the feed %s failed", url)
-            return f"Could not follow {url[:200]}: {type(e).__name__}: {' '.join(str(e).split())[:200]}"
-        head = f"{'Now following' if added else 'Already following'} “{feed.name}”"
-        try:
-            done = self.updater.sync_feeds(only=[feed], progress=self._progress(progress))
-        except Exception as e:  # noqa: BLE001
-            log.exception("polling the feed %s failed", feed.url)
-            self.sync_problem = f"The last sync failed ({type(e).__name__}: {str(e)[:200]})."
-            return f"{head}, but polling it failed ({type(e).__name__}: {' '.join(str(e).split())[:200]})."
-        finally:
-            self._manifest = None
-        line = f"{head}: " + "; ".join(f.line() for f in done.poll.feeds)
-        failed = [x for f in done.poll.feeds for x in f.failed]
-        if failed:
-            line += (
-                ". Failed: "
-                + "; ".join(failed[:5])
-                + (f"; and {len(failed) - 5} more" if len(failed) > 5 else "")
-            )
-        if done.index is not None:
-            self.sync_problem = ""
-            line += f". Index: {done.index.summary()}."
-        else:
-            line += ". The index is unchanged."
-        return line
-
-    def remove_feed(self, url: Any) -> str:
-        """Stops following a feed (its articles stay indexed): one line for the person."""
-        url = (url if isinstance(url, str) else "").strip()
-        if not url:
-            return "Choose a followed feed to remove."
-        feed = next((f for f in self.updater.feeds() if f.url == url), None)
-        if feed is None:
-            return "That feed is not followed."
-        with self.updater.lock:  # not while a poll of it is running
-            self.updater.poller.remove(feed)
-        return f"Stopped following “{feed.name}”; the articles it brought stay in the index."
-
-    # what's new
-    def manifest(self) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-        """The indexed articles (id → metadata) and the same newest first, read at most once every
-        MANIFEST_TTL_S for all open pages (and afresh after a sync from this page)."""
-        with self._manifest_lock:
-            cached = self._manifest
-            if cached is None or time.monotonic() - cached[0] > MANIFEST_TTL_S:
-                manifest = self.assistant.index.manifest()
-                cached = self._manifest = (time.monotonic(), manifest, newest_first(manifest))
-            return cached[1], cached[2]
-
-    def latest(self, page: int = 1) -> tuple[str, int, int]:
-        """(HTML of that page of the latest articles, the page shown, how many pages)."""
-        rows = self.manifest()[1]
-        page, pages, _, _ = page_span(len(rows), page, LATEST_PER_PAGE)
-        return latest_html(rows, page, LATEST_PER_PAGE), page, pages
-
-    def feeds_view(self) -> tuple[str, list[tuple[str, str]]]:
-        """(HTML of the followed feeds with the app poller's line, the choices for removing one)."""
-        feeds = self.updater.feeds()
-        bg = self.background
-        poller = poller_line(self.settings.feeds.interval_minutes, bg.last_poll, bg.next_poll) if bg else ""
-        return feeds_html(feeds, poller), feed_choices(feeds)
-
-    def view(self, page: int = 1) -> dict[str, Any]:
-        """Everything the page refreshes by itself."""
-        latest, page, pages = self.latest(page)
-        feeds, choices = self.feeds_view()
-        return {
-            "latest": latest,
-            "page": page,
-            "newer": page > 1,
-            "older": page < pages,
-            "feeds": feeds,
-            "feed_choices": choices,
-            "sources": source_choices(self.manifest()[0]),
-            "status": self.status(),
-        }
-
-    def status(self) -> str:
-        line = status_markdown(self.assistant.index.stats(), self.assistant.backend_label)
-        return f"{line}  \n⚠ {inert(self.sync_problem)}" if self.sync_problem else line
 
     def examples(self) -> list[str]:
         ex = []
@@ -745,15 +480,3 @@ def _answer_json(a: Answer) -> dict[str, Any]:
         "notes",
     )
     return {k: d[k] for k in keys}
-
-
-def _free_target(folder: Path, name: str, src: Path) -> Path:
-    """A path in folder for name that does not overwrite a different file (same content: same path)."""
-    target = folder / name
-    n = 1
-    while target.exists():
-        if target.read_bytes() == src.read_bytes():
-            return target
-        target = folder / f"{Path(name).stem}-{n}{Path(name).suffix}"
-        n += 1
-    return target

@@ -6,12 +6,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 from assistant.corpus.feeds.registry import FeedRegistry
 from assistant.corpus.feeds.urls import url_key
+from assistant.corpus.files import parse_markdown
+from assistant.settings import CorpusSettings
 
 
 def text_hash(text: str) -> str:
@@ -38,14 +41,19 @@ class ArticleFile:
             "published": self.published,
             "feed": self.feed,
         }
-        # JSON is YAML: every value is quoted, whatever characters it holds
-        return f"---\n{json.dumps(front, ensure_ascii=False)}\n---\n{self.text}\n"
+        # JSON is YAML: every value is quoted and escaped (ASCII: no character YAML's reader refuses)
+        return f"---\n{json.dumps(front, ensure_ascii=True)}\n---\n{self.text}\n"
 
 
 class ArticleFolder:
     def __init__(self, folder: Path, registry: FeedRegistry) -> None:
         self.folder = folder
         self.registry = registry
+
+    def check(self, article: ArticleFile, limits: CorpusSettings) -> None:
+        """Raises ArticleError when the index would refuse the file (it is then not written)."""
+        name = self.path_of(article.url).name
+        parse_markdown(Path(name), article.render(), rel=name, limits=limits)
 
     def path_of(self, url: str) -> Path:
         return self.folder / f"{url_key(url)}.md"
@@ -61,9 +69,14 @@ class ArticleFolder:
                 return False
         except (OSError, UnicodeError):
             pass
-        tmp = self.folder / f".{target.name}.tmp"
-        tmp.write_text(content, encoding="utf-8")
-        os.replace(tmp, target)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{target.stem}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(content)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         return True
 
     def remove(self, url: str) -> None:

@@ -4,6 +4,7 @@ footers and comments is left out)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from assistant.corpus.fetch import Fetched
 from assistant.corpus.files import normalize_date
@@ -20,7 +21,7 @@ class PageArticle:
 
 def extract_page(page: Fetched) -> PageArticle | None:
     """The article on a page, or None when it holds no main text."""
-    text = page.text()
+    text = page.text().replace("\x00", "")
     if page.content_type == "text/plain":
         body = text.strip()
         return PageArticle("", body, "", "", "") if body else None
@@ -45,6 +46,8 @@ def extract_page(page: Fetched) -> PageArticle | None:
         published = normalize_date(doc.date) if doc.date else ""
     except ValueError:
         published = ""
+    if published and not ("1900-01-01" <= published <= (date.today() + timedelta(days=2)).isoformat()):
+        published = ""  # a placeholder or a wrong clock, not a publication date
     return PageArticle(
         title, body, " ".join(str(doc.author or "").split()), published, str(doc.sitename or "")
     )

@@ -7,9 +7,10 @@ import calendar
 import hashlib
 import io
 import json
+import unicodedata
 import xml.sax
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 # Content types a feed is fetched as. Servers label feeds loosely; what is not a feed fails to parse.
@@ -49,16 +50,24 @@ class ParsedFeed:
 
 
 def _day(parsed: Any) -> str:
+    """YYYY-MM-DD, or "" for no date, one before 1900, or one more than two days ahead (a wrong clock
+    or a placeholder: it would sit on top of every list and never expire)."""
     if not parsed:
         return ""
     try:
-        return datetime.fromtimestamp(calendar.timegm(parsed), UTC).date().isoformat()
-    except (OverflowError, ValueError, TypeError):
+        day = datetime.fromtimestamp(calendar.timegm(parsed), UTC).date()
+    except (OverflowError, ValueError, TypeError, OSError):
         return ""
+    if day.year < 1900 or day > datetime.now(UTC).date() + timedelta(days=2):
+        return ""
+    return day.isoformat()
 
 
-def _text(value: Any, limit: int = 500) -> str:
-    return " ".join(str(value or "").split())[:limit]
+def plain_text(value: Any, limit: int = 500) -> str:
+    """One line of plain text: whitespace runs made one space; control and format characters (terminal
+    escapes, bidi overrides) and non-characters dropped."""
+    text = "".join(c for c in str(value or "") if c.isspace() or unicodedata.category(c)[0] != "C")
+    return " ".join(text.split())[:limit]
 
 
 def parse_feed(content: bytes, url: str, max_entries: int, content_type: str = "") -> ParsedFeed:
@@ -68,19 +77,22 @@ def parse_feed(content: bytes, url: str, max_entries: int, content_type: str = "
 
     # A file object, never bytes or str: feedparser would open a str (or bytes) that names a URL or a file.
     headers = {"content-location": url, "content-type": content_type or "application/xml"}
-    parsed = feedparser.parse(io.BytesIO(content), response_headers=headers)
+    try:
+        parsed = feedparser.parse(io.BytesIO(content), response_headers=headers)
+    except (ValueError, UnicodeError, RecursionError) as err:  # e.g. "&#xD800;" read leniently
+        raise FeedError(f"not a readable feed ({type(err).__name__})") from None
     problem = parsed.get("bozo_exception")
     broken = isinstance(problem, xml.sax.SAXException)
     if not parsed.entries and (broken or not parsed.get("version")):
-        where = f" ({_text(problem, 120)})" if broken else ""
+        where = f" ({plain_text(problem, 120)})" if broken else ""
         raise FeedError(f"not an RSS or Atom feed{where}")
     warning = ""
     if broken:  # not a mislabelled encoding or content type: XML that is not well-formed
-        warning = f"the feed is not well-formed XML ({_text(problem, 120)}); read leniently"
+        warning = f"the feed is not well-formed XML ({plain_text(problem, 120)}); read leniently"
     entries = []
     for e in parsed.entries[:max_entries]:
         link = str(e.get("link") or "").strip()
-        title = _text(e.get("title"))
+        title = plain_text(e.get("title"))
         key = str(e.get("id") or link or title).strip()[:2000]
         if not key:
             continue
@@ -96,7 +108,9 @@ def parse_feed(content: bytes, url: str, max_entries: int, content_type: str = "
                 title=title,
                 link=link,
                 published=published,
-                author=_text(e.get("author"), 200),
+                author=plain_text(e.get("author"), 200),
             )
         )
-    return ParsedFeed(_text(parsed.feed.get("title"), 200) if parsed.get("feed") else "", entries, warning)
+    return ParsedFeed(
+        plain_text(parsed.feed.get("title"), 200) if parsed.get("feed") else "", entries, warning
+    )

@@ -3,6 +3,7 @@ robots.txt (RFC 9309) for article pages."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 import urllib.robotparser
@@ -15,6 +16,7 @@ from assistant.settings import FetchSettings
 
 ROBOTS_TYPES = ("text/plain", "text/html", "application/octet-stream")
 MAX_CRAWL_DELAY_S = 30.0
+ROBOTS_UNREADABLE = "its robots.txt could not be read"
 
 
 @dataclass
@@ -52,11 +54,17 @@ class Robots:
     settings: FetchSettings
     pacer: HostPacer
     ttl_s: float = 3600.0
+    ssl_context: ssl.SSLContext | None = None
     _rules: dict[str, tuple[float, urllib.robotparser.RobotFileParser | None, str]] = field(
         default_factory=dict
     )
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def forget_failures(self) -> None:
+        """A robots.txt that could not be read is read again (called at the start of each poll)."""
+        with self._lock:
+            self._rules = {k: v for k, v in self._rules.items() if v[1] is not None}
 
     def check(self, url: str) -> tuple[bool, str]:
         """(allowed, why not): why not is "" when allowed. Thread-safe: one read per origin at a time."""
@@ -84,12 +92,18 @@ class Robots:
         rules = urllib.robotparser.RobotFileParser()
         self.pacer.wait(origin + "/robots.txt")
         try:
-            got = fetch(origin + "/robots.txt", self.settings, ROBOTS_TYPES, kind="robots.txt")
+            got = fetch(
+                origin + "/robots.txt",
+                self.settings,
+                ROBOTS_TYPES,
+                kind="robots.txt",
+                ssl_context=self.ssl_context,
+            )
         except FetchError as e:
             if 200 <= e.status < 300 or (400 <= e.status < 500 and e.status != 429):
                 rules.parse([])  # none there, or something else where it should be: all allowed
                 return rules, ""
-            return None, f"its robots.txt could not be read ({e.reason})"
+            return None, f"{ROBOTS_UNREADABLE} ({e.reason})"
         if got.content_type != "text/plain":
             rules.parse([])  # a page where robots.txt should be: there is none
             return rules, ""

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -16,12 +17,13 @@ from urllib.parse import urlsplit
 
 from assistant.corpus.feeds.articles import ArticleFile, ArticleFolder, text_hash
 from assistant.corpus.feeds.extract import extract_page
-from assistant.corpus.feeds.parse import FEED_TYPES, Entry, FeedError, ParsedFeed, parse_feed
-from assistant.corpus.feeds.polite import HostPacer, Robots
-from assistant.corpus.feeds.registry import Feed, FeedRegistry, StoredArticle
+from assistant.corpus.feeds.parse import FEED_TYPES, Entry, FeedError, ParsedFeed, parse_feed, plain_text
+from assistant.corpus.feeds.polite import ROBOTS_UNREADABLE, HostPacer, Robots
+from assistant.corpus.feeds.registry import Feed, FeedRegistry, Item, StoredArticle
 from assistant.corpus.feeds.urls import canonical_url
 from assistant.corpus.fetch import PAGE_TYPES, FetchError, fetch
-from assistant.corpus.files import one_line
+from assistant.corpus.files import ArticleError, one_line
+from assistant.locks import writer_lock
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -109,9 +111,13 @@ class FeedPoller:
         self.settings = settings
         self.cfg = settings.feeds
         self.pacer = pacer or HostPacer(self.cfg.host_delay_s)
-        self.robots = Robots(settings.fetch, self.pacer)
+        self.robots = Robots(settings.fetch, self.pacer, ssl_context=ssl_context)
         self.ssl_context = ssl_context
         self.articles = ArticleFolder(Path(settings.upload_dir) / self.cfg.folder, registry)
+        self._url_locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
+        # one poll at a time across processes (the app's poller, `assistant feeds sync`)
+        self.lock_path = registry.path.parent / ".feeds.lock"
 
     # ---- the feed list -------------------------------------------------------------------------------
 
@@ -123,7 +129,7 @@ class FeedPoller:
             url = canonical_url(url)
         except ValueError:
             raise FeedError(f"{one_line(url, 200)}: not an http(s) address") from None
-        name = " ".join(name.split())[:200]
+        name = plain_text(name, 200)
         got = fetch(url, self.settings.fetch, FEED_TYPES, kind="feed", ssl_context=self.ssl_context)
         try:
             parsed = parse_feed(got.content, got.url, self.cfg.max_entries, got.content_type)
@@ -145,6 +151,11 @@ class FeedPoller:
     def poll(self, only: Sequence[Feed] | None = None, today: date | None = None) -> PollReport:
         """Polls the feeds (all, or `only`): feeds on different hosts side by side (POLL_THREADS), the
         feeds of one host one after the other."""
+        with writer_lock(self.lock_path):
+            return self._poll(only, today)
+
+    def _poll(self, only: Sequence[Feed] | None, today: date | None) -> PollReport:
+        self.robots.forget_failures()  # a robots.txt that could not be read is read again each poll
         feeds = list(only if only is not None else self.registry.feeds())
         day_ = today or date.today()
         by_host: dict[str, list[int]] = {}
@@ -173,6 +184,10 @@ class FeedPoller:
         except Exception as e:  # noqa: BLE001 - one feed's surprise is that feed's failure
             log.exception("feed %s", feed.url)
             error = f"{one_line(feed.url, 200)}: {type(e).__name__}: {one_line(str(e), 200)}"
+            try:
+                self.registry.polled(feed.url, False, error, None, None)
+            except Exception:  # noqa: BLE001 - the result line still says what happened
+                log.exception("recording the poll of %s", feed.url)
             return FeedResult(feed.url, feed.name, ok=False, error=error)
 
     def _poll_feed(self, feed: Feed, today: date) -> FeedResult:
@@ -209,6 +224,7 @@ class FeedPoller:
                 retry_later |= self._entry(feed, entry, result, today)
             except Exception as e:  # noqa: BLE001 - one entry's surprise is that entry's failure
                 log.exception("feed %s, entry %s", feed.url, entry.key)
+                retry_later = True  # not recorded: the feed is read again at the next poll
                 result.failed.append(
                     f"{one_line(entry.title or entry.key, 120)}: {type(e).__name__}: {one_line(str(e), 200)}"
                 )
@@ -244,6 +260,23 @@ class FeedPoller:
             result.skipped_old += 1
             self.registry.record_item(feed.url, entry.key, entry.stamp)
             return False
+        with self._url_lock(url):  # two feeds (threads) with one article: fetched and written once
+            return self._article(feed, entry, url, old, result, label, failed)
+
+    def _url_lock(self, url: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._url_locks.setdefault(url, threading.Lock())
+
+    def _article(
+        self,
+        feed: Feed,
+        entry: Entry,
+        url: str,
+        old: Item | None,
+        result: FeedResult,
+        label: str,
+        failed: Callable[..., bool],
+    ) -> bool:
         stored = self.registry.article(url)
         if stored is not None and (old is None or old.article != url):
             result.duplicates += 1  # the same article through another feed or entry: stored once
@@ -251,7 +284,10 @@ class FeedPoller:
             return False
         allowed, why = self.robots.check(url)
         if not allowed:
-            return failed(why, retry="could not be read" in why)
+            if why.startswith(ROBOTS_UNREADABLE):  # not the entry's fault: tried again at the next poll,
+                result.failed.append(f"{label}: {why}")  # without counting against its retries
+                return True
+            return failed(why)
         self.pacer.wait(url)
         try:
             page = fetch(url, self.settings.fetch, PAGE_TYPES, ssl_context=self.ssl_context)
@@ -262,6 +298,9 @@ class FeedPoller:
         art = extract_page(page)
         if art is None or len(art.text) < self.cfg.min_text_chars:
             return failed("no article text found on the page")
+        limit = self.settings.corpus.max_text_chars
+        if len(art.text) > limit:
+            return failed(f"the article text is over {limit:,} characters")
         published = entry.published or art.published
         if not published:
             return failed("no publication date in the feed entry or on the page")
@@ -273,15 +312,24 @@ class FeedPoller:
             return False
         named = self.registry.named(feed.url)
         source = feed.name if named else (art.site_name or urlsplit(url).hostname or feed.name)
-        title = entry.title or art.title or url
         file = ArticleFile(
-            url, title, source[:200], entry.author or art.author, published, feed.name, art.text
+            url,
+            plain_text(entry.title or art.title, 500) or url,
+            plain_text(source, 200),
+            plain_text(entry.author or art.author, 200),
+            published,
+            plain_text(feed.name, 200),
+            art.text,
         )
+        try:
+            self.articles.check(file, self.settings.corpus)
+        except ArticleError as e:  # what the index would refuse is not written
+            return failed(str(e))
         if self.articles.write(file):
             result.written.append(self.articles.path_of(url))
         self.registry.save_article(
             StoredArticle(
-                url, self.articles.path_of(url).name, digest, title, file.source, published, feed.url
+                url, self.articles.path_of(url).name, digest, file.title, file.source, published, feed.url
             )
         )
         self.registry.record_item(feed.url, entry.key, entry.stamp, article=url)

@@ -52,6 +52,10 @@ CREATE INDEX IF NOT EXISTS articles_by_text ON articles (text_hash);
 """
 
 
+class AmbiguousName(ValueError):
+    pass
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -136,12 +140,23 @@ class FeedRegistry:
         return [Feed(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7]) for r in rows]
 
     def feed(self, url_or_name: str) -> Feed | None:
-        """The feed at that URL, or the one feed of that name."""
-        for f in self.feeds():
-            if f.url == url_or_name:
+        """The feed at that URL (as followed, or as typed when it was added), or the one feed of that
+        name. Raises AmbiguousName when several feeds have that name."""
+        from assistant.corpus.feeds.urls import canonical_url
+
+        given = url_or_name.strip()
+        try:
+            canonical = canonical_url(given)
+        except ValueError:
+            canonical = given
+        feeds = self.feeds()
+        for f in feeds:
+            if f.url in (given, canonical):
                 return f
-        named = [f for f in self.feeds() if f.name.casefold() == url_or_name.strip().casefold()]
-        return named[0] if len(named) == 1 else None
+        named = [f for f in feeds if f.name.casefold() == given.casefold()]
+        if len(named) > 1:
+            raise AmbiguousName(f"{len(named)} followed feeds are named {given[:200]!r}: give the address")
+        return named[0] if named else None
 
     def add(self, url: str, name: str, named: bool) -> bool:
         """False when the feed is already followed (its name is then updated if one was given)."""

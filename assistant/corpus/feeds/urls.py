@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 # Query parameters that only say where a click came from.
 TRACKING = frozenset({"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "_ga", "cmpid"})
@@ -11,7 +11,8 @@ TRACKING = frozenset({"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid",
 
 def canonical_url(url: str) -> str:
     """Lower-case scheme and host, no default port, no fragment, no tracking parameters (utm_*, fbclid,
-    …), "/" for an empty path. Raises ValueError for anything that is not an absolute http(s) URL."""
+    …), "/" for an empty path; the rest of the query is kept byte for byte (a server may read it in any
+    encoding). Raises ValueError for anything that is not an absolute http(s) URL."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
@@ -21,12 +22,13 @@ def canonical_url(url: str) -> str:
         host = f"[{host}]"
     port = parts.port
     netloc = host if port is None or port == (443 if scheme == "https" else 80) else f"{host}:{port}"
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith("utm_") and k.lower() not in TRACKING
-    ]
-    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
+    kept = [p for p in parts.query.split("&") if p and not _tracking(p.split("=", 1)[0])]
+    return urlunsplit((scheme, netloc, parts.path or "/", "&".join(kept), ""))
+
+
+def _tracking(key: str) -> bool:
+    key = unquote(key).lower()
+    return key.startswith("utm_") or key in TRACKING
 
 
 def url_key(url: str) -> str:

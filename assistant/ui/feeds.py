@@ -1,0 +1,74 @@
+"""Following and unfollowing feeds from the page: a new feed is polled at once and what it brought is
+synced; an unfollowed feed's articles stay indexed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from assistant.ui.inputs import feed_name, feed_url_problem
+from assistant.ui.state import PageState
+
+log = logging.getLogger(__name__)
+
+
+class FeedActions(PageState):
+    def add_feed(self, url: Any, name: Any = "", client: str = "", progress: Any = None) -> str:
+        """Follows a feed, polls it at once and syncs what it brought: one line for the person. client:
+        the caller's address, for the rate limit (shared with fetching a page)."""
+        from assistant.corpus.feeds.parse import FeedError
+        from assistant.corpus.fetch import FetchError
+
+        url = (url if isinstance(url, str) else "").strip()
+        problem = feed_url_problem(url)
+        if problem:
+            return problem
+        name = feed_name(name)
+        if client and not self.fetch_limiter.allow(client):
+            return (
+                f"Too many fetches from your address (limit {self.settings.ui.fetch_per_minute} a minute); "
+                "wait a little."
+            )
+        try:
+            feed, _, added = self.updater.poller.add(url, name)
+        except (FetchError, FeedError) as e:
+            return " ".join(str(e).split())
+        except Exception as e:  # noqa: BLE001 - one line, never a traceback; the page keeps serving
+            log.exception("adding the feed %s failed", url)
+            return f"Could not follow {url[:200]}: {type(e).__name__}: {' '.join(str(e).split())[:200]}"
+        head = f"{'Now following' if added else 'Already following'} “{feed.name}”"
+        try:
+            done = self.updater.sync_feeds(only=[feed], progress=self._progress(progress))
+        except Exception as e:  # noqa: BLE001
+            log.exception("polling the feed %s failed", feed.url)
+            self.sync_problem = f"The last sync failed ({type(e).__name__}: {str(e)[:200]})."
+            return f"{head}, but polling it failed ({type(e).__name__}: {' '.join(str(e).split())[:200]})."
+        finally:
+            self._manifest = None
+        line = f"{head}: " + "; ".join(f.line() for f in done.poll.feeds)
+        failed = [x for f in done.poll.feeds for x in f.failed]
+        if failed:
+            line += (
+                ". Failed: "
+                + "; ".join(failed[:5])
+                + (f"; and {len(failed) - 5} more" if len(failed) > 5 else "")
+            )
+        if done.index is not None:
+            self.sync_problem = ""
+            line += f". Index: {done.index.summary()}."
+        else:
+            line += ". The index is unchanged."
+        return line
+
+    def remove_feed(self, url: Any) -> str:
+        """Stops following a feed (its articles stay indexed): one line for the person."""
+        url = (url if isinstance(url, str) else "").strip()
+        if not url:
+            return "Choose a followed feed to remove."
+        feed = next((f for f in self.updater.feeds() if f.url == url), None)
+        if feed is None:
+            return "That feed is not followed."
+        with self.updater.lock:  # not while a poll of it is running
+            self.updater.poller.remove(feed)
+        return f"Stopped following “{feed.name}”; the articles it brought stay in the index."
