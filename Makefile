@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test setup llm browser lint bench eval clean
+.PHONY: run run-server test setup llm browser lint bench eval clean
 
 run: setup  ## set up (once) and serve the chat on http://127.0.0.1:$(PORT)
 	@$(MAKE) --no-print-directory llm || echo ">> The local LLM could not be set up; the app answers with quotes only." >&2
@@ -53,4 +53,4 @@ eval: setup
 	$(PY) -m assistant.cli eval ../shared/eval/realtimeqa-dev
 
 clean:
-	rm -rf $(VENV) index/chroma index/lexical-*
+	rm -rf $(VENV) index/chroma index/chroma-server index/lexical-* index/records-* index/feeds.sqlite3*

@@ -1,13 +1,14 @@
 """Question (+ history, + today's date, + filters) → ranked chunks.
 
-Hybrid: the bm25s and dense (Chroma) rankings are fused by reciprocal rank fusion, with a recency prior
+Hybrid: the lexical (BM25, tantivy) and dense (Chroma) rankings are fused by reciprocal rank fusion, with a recency prior
 for news, at most ``per_article`` chunks per article. ``HybridRetriever`` wraps it as a LangChain
 ``BaseRetriever`` so it composes into LCEL chains.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -17,8 +18,8 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from assistant.dates import to_ymd
-from assistant.index import Index, StoredChunk
 from assistant.settings import RetrievalSettings
+from assistant.store import Index, LexicalFilter, StoredChunk
 from assistant.timescope import parse_time_scope
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -49,7 +50,6 @@ class HybridSearch:
     recency_days: int = 31
     recency_weight: float = 0.5
     future_slack_days: int = 3
-    _mask_cache: dict[Any, Any] = field(default_factory=dict)
 
     def _where(self, lo: int, hi: int, f: Filters) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
@@ -66,30 +66,21 @@ class HybridSearch:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
-    def _mask(self, lex: Any, lo: int, hi: int, f: Filters) -> Any:
-        import numpy as np
+    @staticmethod
+    def _keep(lo: int, hi: int, f: Filters) -> Callable[[StoredChunk], bool]:
+        """The same filter as _where, on a chunk already fetched."""
+        sources = set(f.sources)
+        excluded = set(f.exclude_articles)
 
-        rows = lex.rows
-        key = (lex.stamp, len(rows), lo, hi, f.sources, f.exclude_articles)
-        if key in self._mask_cache:
-            return self._mask_cache[key]
-        published = np.fromiter((r["published"] for r in rows), dtype=np.int64, count=len(rows))
-        ok = np.ones(len(rows), dtype=bool)
-        if lo:
-            ok &= published >= lo
-        if hi:
-            ok &= published <= hi
-        if f.sources:
-            src = set(f.sources)
-            ok &= np.fromiter((r["source"] in src for r in rows), dtype=bool, count=len(rows))
-        if f.exclude_articles:
-            ex = set(f.exclude_articles)
-            ok &= np.fromiter((r["article_id"] not in ex for r in rows), dtype=bool, count=len(rows))
-        mask = ok.astype(np.float32)
-        if len(self._mask_cache) > 64:
-            self._mask_cache.clear()
-        self._mask_cache[key] = mask
-        return mask
+        def keep(c: StoredChunk) -> bool:
+            return (
+                (not lo or c.published >= lo)
+                and (not hi or c.published <= hi)
+                and (not sources or c.source in sources)
+                and c.article_id not in excluded
+            )
+
+        return keep
 
     def search(
         self,
@@ -130,16 +121,15 @@ class HybridSearch:
         lex_rank: dict[str, int] = {}
         chunks: dict[str, StoredChunk] = {}
         if mode in ("hybrid", "dense"):
-            for r, (chunk, sim) in enumerate(self.index.dense_search(query, n, self._where(lo, hi, f)), 1):
+            dense = self.index.dense_search(query, n, self._where(lo, hi, f), self._keep(lo, hi, f))
+            for r, (chunk, sim) in enumerate(dense, 1):
                 chunks[chunk.id] = chunk
                 dense_rank[chunk.id] = r
                 dense_score[chunk.id] = sim
                 scores[chunk.id] = scores.get(chunk.id, 0.0) + 1.0 / (rrf + r)
         if mode in ("hybrid", "bm25"):
-            self.index.ensure_lexical()
-            lex = self.index.lexical  # one snapshot: a re-index may swap in a new one meanwhile
-            mask = self._mask(lex, lo, hi, f) if (lo or hi or f.sources or f.exclude_articles) else None
-            for r, (cid, _) in enumerate(lex.search(query, n, mask), 1):
+            where = LexicalFilter(lo, hi, tuple(f.sources), tuple(f.exclude_articles))
+            for r, (cid, _) in enumerate(self.index.lexical_search(query, n, where), 1):
                 lex_rank[cid] = r
                 scores[cid] = scores.get(cid, 0.0) + 1.0 / (rrf + r)
         missing = [cid for cid in scores if cid not in chunks]

@@ -20,11 +20,11 @@ from assistant.answer.scoring import SentenceScorer
 from assistant.answer.types import Answer, Citation, Source, Support, make_sources
 from assistant.chain import Request, build_chain
 from assistant.dates import from_ymd
-from assistant.index import Index, ProgressFn, SyncReport
 from assistant.providers import LLM_LABELS, ConfigError, make_chat_model, make_chroma_client, make_embedder
 from assistant.retrieve import Filters, HybridRetriever, HybridSearch, document_to_chunk
 from assistant.rewrite import Standalone, Turn, standalone
 from assistant.settings import Settings
+from assistant.store import Index, ProgressFn, SyncReport
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class Assistant:
             index=index,
             search=search,
             retriever=retriever,
-            scorer=SentenceScorer(embedder, idf=lambda term: index.lexical.idf(term), model=fitted.sentence),
+            scorer=SentenceScorer(embedder, idf=index.idf, model=fitted.sentence),
             reranker=fitted.rerank,
             gate=SupportGate(fitted.support),
             fitted=fitted,
@@ -141,7 +141,7 @@ class Assistant:
         """The date articles' ages count from: today, or the newest indexed article when that is older
         (an archive is judged by its own latest news, not by the calendar)."""
         today = today or date.today()
-        newest = self.index.lexical.newest
+        newest = self.index.newest
         return min(today, from_ymd(newest)) if newest else today
 
     def rank(

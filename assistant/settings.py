@@ -191,10 +191,6 @@ class Settings(BaseSettings):
     # The running app watches corpus_dirs and upload_dir and syncs what changes (assistant/watch.py).
     watch: bool = True
 
-    # Test-only fault injection: "<point>:<count>" makes sync SIGKILL its own process the count-th
-    # time it reaches that point. See assistant.index.FAULT_POINTS.
-    debug_kill_at: str = ""
-
 
 def load_settings() -> Settings:
     """Settings from the environment; a bad value becomes one readable line (SettingsError)."""

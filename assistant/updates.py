@@ -14,8 +14,8 @@ from typing import Any
 
 from assistant.corpus.feeds.poll import FeedPoller, PollReport
 from assistant.corpus.feeds.registry import Feed, FeedRegistry
-from assistant.index import ProgressFn, SyncReport
 from assistant.service import Assistant
+from assistant.store import ProgressFn, SyncReport
 
 log = logging.getLogger(__name__)
 

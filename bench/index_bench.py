@@ -25,9 +25,9 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from assistant.chunking import chunk_article  # noqa: E402
 from assistant.corpus import load_paths  # noqa: E402
-from assistant.index import Index, embed_text  # noqa: E402
 from assistant.providers import make_chroma_client, make_embedder  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
+from assistant.store import Index, embed_text  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -24,7 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from assistant.answer.llm import check_model_answer, format_sources  # noqa: E402
 from assistant.answer.types import make_sources  # noqa: E402
-from assistant.index import StoredChunk  # noqa: E402
+from assistant.store import StoredChunk  # noqa: E402
 from assistant.textutil import contains_answer  # noqa: E402
 
 

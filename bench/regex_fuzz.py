@@ -41,7 +41,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from assistant import answertype, rewrite, sentences, textutil, timescope  # noqa: E402
 from assistant.answer import citations, extractive, llm, quotes, refusal, scoring, types  # noqa: E402
-from assistant.index import StoredChunk  # noqa: E402
+from assistant.store import StoredChunk  # noqa: E402
 
 MODULES: tuple[ModuleType, ...] = (
     answertype,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from assistant.answer.types import Citation, Source, make_sources
-from assistant.index import StoredChunk
+from assistant.store import StoredChunk
 
 ARTICLE = (
     "The council approved the budget on Monday. Spending on parks rises by 12 percent.\n"

@@ -14,9 +14,9 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
-from assistant.index import Index  # noqa: E402
 from assistant.providers import SentenceEmbedder, make_chroma_client  # noqa: E402
 from assistant.settings import EmbeddingSettings, Settings, StoreSettings  # noqa: E402
+from assistant.store import Index  # noqa: E402
 from tests.serverutil import free_port  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

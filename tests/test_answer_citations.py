@@ -15,7 +15,7 @@ from assistant.answer.quotes import normalise, occurs, quoted_spans
 from assistant.answer.types import Source, make_sources
 from assistant.chunking import chunk_article
 from assistant.corpus import load_paths
-from assistant.index import StoredChunk
+from assistant.store import StoredChunk
 from tests.answer_fixtures import ARTICLE, WEATHER, check_invariants, sources
 from tests.conftest import SEED
 

@@ -10,7 +10,7 @@ from assistant.answer.extractive import extractive_answer
 from assistant.answer.gate import SupportGate, is_supported, why_refused
 from assistant.answer.models import RerankModel, SupportFeatures, SupportModel, load_fitted
 from assistant.answer.types import make_sources
-from assistant.index import StoredChunk
+from assistant.store import StoredChunk
 from tests.answer_fixtures import ARTICLE, WEATHER, check_invariants, sources
 
 

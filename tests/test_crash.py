@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.index import FAULT_POINTS
 from assistant.providers import SentenceEmbedder
 from assistant.settings import Settings
+from assistant.store import FAULT_POINTS
 from tests.conftest import ARTICLES, REPO, open_index, write_corpus
 
 EXTRA = {
@@ -23,12 +23,15 @@ EXTRA = {
 
 
 def run_index(corpus: Path, index_dir: Path, kill_at: str = "") -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, ASSISTANT_EMBED_BATCH_CHUNKS="2", ASSISTANT_DEBUG_KILL_AT=kill_at)
+    """`assistant index`; kill_at "point:n" runs it through tests/crash_runner.py, which makes the sync
+    SIGKILL its own process the n-th time it reaches that point."""
+    env = dict(os.environ, ASSISTANT_EMBED_BATCH_CHUNKS="2")
+    point, _, count = kill_at.partition(":")
+    how = ["tests/crash_runner.py", point, count or "1"] if kill_at else ["-m", "assistant.cli"]
     return subprocess.run(
         [
             sys.executable,
-            "-m",
-            "assistant.cli",
+            *how,
             "index",
             str(corpus),
             "--index-dir",
@@ -46,19 +49,16 @@ def run_index(corpus: Path, index_dir: Path, kill_at: str = "") -> subprocess.Co
 def snapshot(settings: Settings, embedder: SentenceEmbedder) -> dict[str, object]:
     index = open_index(settings, embedder)
     chunks = index.chunks.get(include=["documents", "metadatas"])
-    arts = index.articles.get(include=["documents", "metadatas"])
+    manifest = index.manifest()
     return {
         "chunks": sorted(zip(chunks["ids"], chunks["documents"], [m["start"] for m in chunks["metadatas"]])),
-        "articles": sorted(
-            (i, m["fingerprint"], d) for i, m, d in zip(arts["ids"], arts["metadatas"], arts["documents"])
-        ),
+        "articles": sorted((i, m["fingerprint"], index.article(i).text) for i, m in manifest.items()),
         "lexical": lexical_ids(index),
     }
 
 
 def lexical_ids(index) -> list[str]:  # type: ignore[no-untyped-def]
-    index.ensure_lexical()
-    return sorted(index.lexical.ids)
+    return index.lexical.chunk_ids()
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from assistant.answer.scoring import SentenceFeatures
 from assistant.answer.types import make_sources
 from assistant.evaluate.fit import Case, Collected, conditional_logit, fit, replay, threshold_for
 from assistant.evaluate.split import Question, week_halves
-from assistant.index import StoredChunk
+from assistant.store import StoredChunk
 
 
 def q(i: int, week: str) -> Question:

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.index import EmbeddingMismatch, Index
 from assistant.providers import SentenceEmbedder
 from assistant.settings import EmbeddingSettings, Settings
+from assistant.store import EmbeddingMismatch, Index
 from tests.conftest import ARTICLES, open_index, write_corpus
 
 

@@ -12,9 +12,9 @@ from typing import Any, cast
 
 import pytest
 
-from assistant.index import Index, IndexError_, SyncReport
 from assistant.providers import SentenceEmbedder, make_chroma_client
 from assistant.settings import Settings
+from assistant.store import Index, IndexError_, SyncReport
 from tests.conftest import ARTICLES, open_index, write_corpus
 
 VOLCANO = "https://news.example.org/volcano"
@@ -152,7 +152,7 @@ def test_an_unexpected_chunking_error_fails_only_its_article(
     local_settings: Settings, embedder: SentenceEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     corpus = write_corpus(local_settings.corpus_dirs[0])
-    import assistant.index as index_module
+    import assistant.store.sync as index_module
 
     real = index_module.chunk_article
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from assistant.answer.types import Source
 from assistant.dates import from_ymd
-from assistant.index import StoredChunk
+from assistant.store import StoredChunk
 
 # How old an article without a date is taken to be.
 UNKNOWN_AGE_DAYS = 7.0

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from assistant.dates import ymd_iso
-from assistant.index import StoredChunk
 from assistant.sentences import sentence_spans
+from assistant.store import StoredChunk
 from assistant.textutil import content_terms
 
 

@@ -44,7 +44,6 @@ def main(
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
     from assistant.providers import offline_env
 
     offline_env()
@@ -69,7 +68,7 @@ def index(
     assistant = build(settings)
     if rebuild:
         assistant.index.rebuild()
-    from assistant.index import IndexError_
+    from assistant.store import IndexError_
 
     try:
         with progress_bar("embedding") as update:

@@ -131,7 +131,7 @@ def sync(
     """Fetch the feeds' new and changed entries and sync them into the index, in one step.
 
     Exits 1 when a feed or an entry failed (the others are still read), 2 on a configuration error."""
-    from assistant.index import IndexError_
+    from assistant.store import IndexError_
 
     updater = _updater(index_dir)
     only = None

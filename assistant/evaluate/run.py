@@ -30,8 +30,8 @@ from typing import Any
 
 from assistant.answer.types import Answer, Citation
 from assistant.evaluate.split import Question
-from assistant.index import StoredChunk
 from assistant.retrieve import Filters
+from assistant.store import StoredChunk
 from assistant.textutil import contains_answer, normalize_answer
 
 RETRIEVAL_KEYS = ("art@1", "art@5", "ans@1", "ans@5", "mrr@10")

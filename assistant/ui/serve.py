@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for noisy in ("httpx", "bm25s", "chromadb"):
+    for noisy in ("httpx", "chromadb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from assistant.settings import SettingsError, load_settings
 
@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def serve(settings: Settings) -> None:
-    from assistant.index import IndexError_
     from assistant.providers import ConfigError, MissingExtra
+    from assistant.store import IndexError_
     from assistant.ui.guard import binding_problem
 
     ui = settings.ui

@@ -1,25 +1,26 @@
-"""The index: Chroma (vectors + article texts) and a bm25s lexical index, kept in step with folders.
+"""The index: chunk vectors (store/vectors.py), lexical search (store/lexical.py) and article records
+(store/records.py), kept in step with folders by one sync protocol (this module).
 
-Two Chroma collections: ``<name>`` holds one record per chunk (embedding, text, metadata) and
-``<name>_articles`` one record per article (its full text as the document, its fingerprint in the
-metadata). An article's record is written only after all its chunks are stored and is deleted before its
-chunks are touched, so a process killed at any point leaves state that the next sync repairs.
+An article's record is written only after all its chunks are stored (vectors, then lexical) and is
+deleted before its chunks are touched (lexical, then vectors), so a process killed at any point leaves
+state that the next sync repairs: every chunk without a record is removed, and an article without a
+record is embedded again. (Lexical entries of an article exist only while its vectors do, so the vector
+store's orphans are the lexical index's too.)
 
-A third, ``<name>_failed``, remembers articles that could not be chunked, embedded or stored, with their
-fingerprint: they are reported as failed by every sync but not tried again until they change. An
-article is embedded before anything of its previous version is touched, so a failure keeps that version.
-An article id already indexed from one file is never taken over by another file while the first still
-holds it (or cannot be checked): the newcomer is refused, naming both files.
+Articles that could not be chunked, embedded or stored are recorded with their fingerprint: they are
+reported as failed by every sync but not tried again until they change. An article is embedded before
+anything of its previous version is touched, so a failure keeps that version. An article id already
+indexed from one file is never taken over by another file while the first still holds it (or cannot be
+checked): the newcomer is refused, naming both files.
+
+One process writes at a time (an flock on ``<index dir>/.writer-<collection>.lock``, released by the
+kernel if the writer dies); any number read, and see a finished sync at their next query.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import math
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -30,15 +31,17 @@ from typing import Any
 
 from assistant.chunking import CHUNKER_VERSION, Chunk, chunk_article
 from assistant.corpus.files import Article, ArticleError, Failure, check_text_size, load_paths, one_line
+from assistant.locks import writer_lock
 from assistant.providers import SentenceEmbedder
 from assistant.settings import Settings
+from assistant.store.lexical import LEXICAL_VERSION, LexicalDoc, LexicalFilter, LexicalStore
+from assistant.store.records import RecordStore
+from assistant.store.vectors import StoredChunk, VectorStore
 
 log = logging.getLogger(__name__)
 
-# Bumped when the lexical tokenisation changes, so that the lexical index is rebuilt.
-LEXICAL_VERSION = "3"
+# Where a sync may be interrupted; tests set Index.on_point to kill the process at one of them.
 FAULT_POINTS = ("manifest_deleted", "chunks_deleted", "chunks_stored", "manifest_written", "removed")
-_GET_PAGE = 5000
 
 ProgressFn = Callable[[int, int], None]
 
@@ -79,147 +82,22 @@ class SyncReport:
         return s
 
 
-@dataclass(frozen=True)
-class StoredChunk:
-    id: str
-    article_id: str
-    text: str
-    start: int
-    end: int
-    title: str
-    url: str
-    source: str
-    published: int  # YYYYMMDD, 0 when unknown
-    origin: str = ""  # the file it came from, relative to the synced folder's parent ("corpus/0.json")
-
-
-def _chunk_from_record(cid: str, doc: str, meta: dict[str, Any]) -> StoredChunk:
-    return StoredChunk(
-        id=cid,
-        article_id=str(meta["article_id"]),
-        text=doc,
-        start=int(meta["start"]),
-        end=int(meta["end"]),
-        title=str(meta.get("title", "")),
-        url=str(meta.get("url", "")),
-        source=str(meta.get("source", "")),
-        published=int(meta.get("published", 0)),
-        origin=str(meta.get("origin", "")),
-    )
+_RECORD_DEFAULTS: dict[str, Any] = {
+    "fingerprint": "",
+    "title": "",
+    "url": "",
+    "source": "",
+    "published_date": "",
+    "published": 0,
+    "path": "",
+    "origin": "",
+    "n_chunks": 0,
+}
 
 
 def embed_text(title: str, text: str) -> str:
     """What is embedded (and lexically indexed) for a chunk: the title gives it context."""
     return f"{title}\n{text}" if title else text
-
-
-class LexicalIndex:
-    """bm25s over chunk texts, saved beside a stamp of the article set it was built from."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.ids: list[str] = []
-        self.rows: list[dict[str, Any]] = []
-        self.df: dict[str, int] = {}
-        self.n_docs = 0
-        self.stamp = ""
-        self._bm25: Any = None
-
-    def _tokenize(self, texts: list[str]) -> Any:
-        import bm25s
-
-        from assistant.textutil import STOPWORDS, stemmer
-
-        return bm25s.tokenize(texts, stopwords=sorted(STOPWORDS), stemmer=stemmer(), show_progress=False)
-
-    def build(self, ids: list[str], texts: list[str], stamp: str, rows: list[dict[str, Any]]) -> None:
-        """rows: per chunk, the fields retrieval filters on (article_id, published, source)."""
-        import bm25s
-
-        bm25 = bm25s.BM25()
-        if ids:
-            bm25.index(self._tokenize(texts), show_progress=False)
-        self._bm25, self.ids, self.stamp = (bm25 if ids else None), list(ids), stamp
-        self.rows = rows
-        self.compute_df(texts)
-        self.save()
-
-    def compute_df(self, texts: list[str]) -> None:
-        """Document frequencies of content terms, for the idf weights of answer scoring."""
-        from collections import Counter
-
-        from assistant.textutil import content_terms
-
-        df: Counter[str] = Counter()
-        for t in texts:
-            df.update(set(content_terms(t)))
-        self.df, self.n_docs = dict(df), len(texts)
-
-    def idf(self, term: str) -> float:
-        return math.log((self.n_docs + 1) / (self.df.get(term, 0) + 0.5))
-
-    @property
-    def newest(self) -> int:
-        return max((r["published"] for r in self.rows), default=0)
-
-    def save(self) -> None:
-        tmp = self.folder.with_name(self.folder.name + ".tmp")
-        if tmp.exists():
-            _rmtree(tmp)
-        tmp.mkdir(parents=True)
-        if self._bm25 is not None:
-            self._bm25.save(str(tmp / "bm25"))
-        (tmp / "df.json").write_text(json.dumps({"n": self.n_docs, "df": self.df}))
-        (tmp / "meta.json").write_text(json.dumps({"stamp": self.stamp, "ids": self.ids, "rows": self.rows}))
-        old = self.folder.with_name(self.folder.name + ".old")
-        if self.folder.exists():
-            if old.exists():
-                _rmtree(old)
-            self.folder.rename(old)
-        tmp.rename(self.folder)
-        if old.exists():
-            _rmtree(old)
-
-    def load(self) -> bool:
-        import bm25s
-
-        meta_file = self.folder / "meta.json"
-        if not meta_file.exists():
-            return False
-        try:
-            meta = json.loads(meta_file.read_text())
-            if len(meta["rows"]) != len(meta["ids"]):
-                raise ValueError("rows and ids differ in length")
-            if not (self.folder / "df.json").exists():
-                raise ValueError("term frequencies missing")
-            bm25 = bm25s.BM25.load(str(self.folder / "bm25")) if meta["ids"] else None
-        except Exception as e:  # noqa: BLE001 - a damaged lexical index is rebuilt, not fatal
-            log.warning("lexical index at %s unreadable (%s); it will be rebuilt", self.folder, e)
-            return False
-        self._bm25, self.ids, self.stamp, self.rows = bm25, meta["ids"], meta["stamp"], meta["rows"]
-        d = json.loads((self.folder / "df.json").read_text())
-        self.df, self.n_docs = d["df"], d["n"]
-        return True
-
-    def search(self, query: str, k: int, mask: Any = None) -> list[tuple[str, float]]:
-        if self._bm25 is None or not self.ids:
-            return []
-        tokens = self._tokenize([query])
-        if not tokens.vocab or all(not t for t in tokens.ids):
-            return []
-        k = min(k, len(self.ids))
-        docs, scores = self._bm25.retrieve(tokens, k=k, show_progress=False, n_threads=1, weight_mask=mask)
-        out = []
-        for d, s in zip(docs[0], scores[0]):
-            if s > 0:
-                out.append((self.ids[int(d)], float(s)))
-        return out
-
-
-def _rmtree(p: Path) -> None:
-    import shutil
-
-    shutil.rmtree(p, ignore_errors=True)
 
 
 def _under(path: str, roots: Iterable[str]) -> bool:
@@ -255,41 +133,93 @@ class _Run:
 
 
 class Index:
+    # Test hook: called with each FAULT_POINTS name as a sync passes it (crash tests kill the process).
+    on_point: Callable[[str], None] | None = None
+
     def __init__(self, settings: Settings, embedder: SentenceEmbedder, client: Any) -> None:
         self.settings = settings
         self.embedder = embedder
         self.client = client
         self.name = settings.store.collection
         self._lock = threading.RLock()
-        self._fault = self._parse_fault(settings.debug_kill_at)
-        self._max_batch: int | None = None
-        self._open_collections()
-        self.lexical = LexicalIndex(Path(settings.index_dir) / f"lexical-{self.name}")
-        self._lexical_ready = False
+        folder = Path(settings.index_dir)
+        self.lock_path = folder / f".writer-{self.name}.lock"
+        self.records = RecordStore(folder / f"records-{self.name}.sqlite3")
+        self._open_vectors()
+        self.lexical = LexicalStore(folder / f"lexical-{self.name}-{LEXICAL_VERSION}")
+        self._migrate()
 
-    # ---- collections -------------------------------------------------------------------------
+    # ---- the stores ----------------------------------------------------------------------------
 
-    def _open_collections(self) -> None:
+    def _open_vectors(self) -> None:
         model = self.embedder.name
-        self.chunks = self.client.get_or_create_collection(
-            self.name,
-            configuration={"hnsw": {"space": "cosine"}},
-            metadata={"embedding_model": model, "chunker": self._chunker_tag()},
-            embedding_function=None,
+        self.vectors = VectorStore(
+            self.client, self.name, metadata={"embedding_model": model, "chunker": self._chunker_tag()}
         )
-        stored = (self.chunks.metadata or {}).get("embedding_model")
+        stored = self.vectors.metadata.get("embedding_model")
         if stored and stored != model:
             raise EmbeddingMismatch(
                 f"the index in {self.where()} was built with the embedding model {stored!r}, but the "
                 f"settings ask for {model!r}; rebuild it with `assistant index --rebuild` or set "
                 f"ASSISTANT_EMBEDDING__MODEL={stored}"
             )
-        self.articles = self.client.get_or_create_collection(
-            f"{self.name}_articles", metadata={"kind": "articles"}, embedding_function=None
+
+    @property
+    def chunks(self) -> Any:
+        """The Chroma collection of chunks (tests read it directly)."""
+        return self.vectors.collection
+
+    def _migrate(self) -> None:
+        """Brings an index written by an earlier version up to date: article records kept in Chroma move
+        to SQLite, and a lexical index missing (or of an older kind) is built from the stored chunks."""
+        names = {getattr(c, "name", c) for c in self.client.list_collections()}
+        legacy = f"{self.name}_articles"
+        if legacy in names:
+            with writer_lock(self.lock_path):
+                if self.records.count() == 0:
+                    self._import_legacy(
+                        legacy, f"{self.name}_failed" if f"{self.name}_failed" in names else ""
+                    )
+                for old in (legacy, f"{self.name}_failed"):
+                    if old in names:
+                        self.client.delete_collection(old)
+        if self.lexical.n_docs == 0 and self.vectors.count() > 0:
+            with writer_lock(self.lock_path):
+                if self.lexical.n_docs == 0:
+                    self._build_lexical()
+
+    def _import_legacy(self, articles: str, failures: str) -> None:
+        col = self.client.get_collection(articles, embedding_function=None)
+        got = VectorStore.get_all_from(col, ["documents", "metadatas"])
+        records = {aid: {**_RECORD_DEFAULTS, **m} for aid, m in zip(got["ids"], got["metadatas"])}
+        self.records.put(records, dict(zip(got["ids"], got["documents"])))
+        if failures:
+            fcol = self.client.get_collection(failures, embedding_function=None)
+            for aid, m in zip(*VectorStore.get_all_from(fcol, ["metadatas"]).values()):
+                self.records.put_failure(aid, {**{"path": "", "origin": "", "error": ""}, **m})
+        meta = dict(col.metadata or {})
+        self.records.set_state(
+            sync_state=str(meta.get("sync_state", "clean")), last_sync=str(meta.get("last_sync", ""))
         )
-        self.failures = self.client.get_or_create_collection(
-            f"{self.name}_failed", metadata={"kind": "failures"}, embedding_function=None
-        )
+        log.info("moved %d article records from Chroma to %s", len(records), self.records.path)
+
+    def _build_lexical(self) -> None:
+        got = self.vectors.get_all(["documents", "metadatas"])
+        docs = [
+            LexicalDoc(
+                cid,
+                str(m["article_id"]),
+                embed_text(m.get("title", ""), d),
+                int(m.get("published", 0)),
+                str(m.get("source", "")),
+            )
+            for cid, d, m in zip(got["ids"], got["documents"], got["metadatas"])
+        ]
+        self.lexical.clear()
+        for i in range(0, len(docs), 5000):
+            self.lexical.add(docs[i : i + 5000])
+        self.lexical.close_writer()
+        log.info("lexical index built: %d chunks", len(docs))
 
     def _chunker_tag(self) -> str:
         c = self.settings.chunks
@@ -303,70 +233,36 @@ class Index:
 
     def rebuild(self) -> None:
         """Drops everything; the next sync embeds every article again."""
-        with self._lock:
-            for name in (self.name, f"{self.name}_articles", f"{self.name}_failed"):
-                try:
-                    self.client.delete_collection(name)
-                except Exception:  # noqa: BLE001 - it did not exist
-                    pass
-            _rmtree(self.lexical.folder)
-            self.lexical = LexicalIndex(self.lexical.folder)
-            self._lexical_ready = False
-            self._open_collections()
-
-    # ---- fault injection (tests) -------------------------------------------------------------
-
-    @staticmethod
-    def _parse_fault(spec: str) -> tuple[str, int] | None:
-        if not spec:
-            return None
-        point, _, count = spec.partition(":")
-        if point not in FAULT_POINTS:
-            raise ValueError(f"ASSISTANT_DEBUG_KILL_AT: unknown point {point!r} (one of {FAULT_POINTS})")
-        return point, int(count or 1)
+        with self._lock, writer_lock(self.lock_path):
+            self.vectors.drop()
+            self.records.clear()
+            self.lexical.clear()
+            self.lexical.close_writer()
+            self._open_vectors()
 
     def _reached(self, point: str) -> None:
-        if self._fault and self._fault[0] == point:
-            remaining = self._fault[1] - 1
-            self._fault = (point, remaining)
-            if remaining <= 0:
-                os.kill(os.getpid(), signal.SIGKILL)
+        if Index.on_point is not None:
+            Index.on_point(point)
 
     # ---- reading -----------------------------------------------------------------------------
 
-    def _get_all(
-        self, collection: Any, include: list[str], where: dict[str, Any] | None = None
-    ) -> dict[str, list[Any]]:
-        out: dict[str, list[Any]] = {"ids": [], **{k: [] for k in include}}
-        offset = 0
-        while True:
-            page = collection.get(include=include, limit=_GET_PAGE, offset=offset, where=where)
-            out["ids"].extend(page["ids"])
-            for k in include:
-                out[k].extend(page[k] or [])
-            if len(page["ids"]) < _GET_PAGE:
-                return out
-            offset += _GET_PAGE
-
     def manifest(self) -> dict[str, dict[str, Any]]:
-        got = self._get_all(self.articles, ["metadatas"])
-        return dict(zip(got["ids"], got["metadatas"]))
+        return self.records.manifest()
 
     def failed_articles(self) -> dict[str, dict[str, Any]]:
         """Articles that could not be indexed and are not retried until they change:
         id → {fingerprint, path, origin, error}."""
-        got = self._get_all(self.failures, ["metadatas"])
-        return dict(zip(got["ids"], got["metadatas"]))
+        return self.records.failures()
 
     def article(self, article_id: str) -> Article | None:
-        got = self.articles.get(ids=[article_id], include=["documents", "metadatas"])
-        if not got["ids"]:
+        got = self.records.article(article_id)
+        if got is None:
             return None
-        m = got["metadatas"][0]
+        m, text = got
         return Article(
             id=article_id,
             title=m.get("title", ""),
-            text=got["documents"][0],
+            text=text,
             url=m.get("url", ""),
             source=m.get("source", ""),
             published=m.get("published_date", ""),
@@ -375,128 +271,66 @@ class Index:
         )
 
     def get_chunks(self, ids: Sequence[str]) -> list[StoredChunk]:
-        if not ids:
-            return []
-        got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
-        by_id = {
-            cid: _chunk_from_record(cid, doc, meta)
-            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])
-        }
-        return [by_id[i] for i in ids if i in by_id]
+        return self.vectors.get(ids)
 
     def dense_search(
-        self, query: str, k: int, where: dict[str, Any] | None = None
+        self,
+        query: str,
+        k: int,
+        where: dict[str, Any] | None = None,
+        keep: Callable[[StoredChunk], bool] | None = None,
     ) -> list[tuple[StoredChunk, float]]:
-        n = self.chunks.count()
-        if n == 0:
+        """The k nearest chunks that pass the filter (`where` for Chroma and `keep`, the same test in
+        Python: see VectorStore.search)."""
+        if self.vectors.count() == 0:
             return []
-        vec = self.embedder.embed_query(query)
-        res = self.chunks.query(
-            query_embeddings=[vec],
-            n_results=min(k, n),
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            (_chunk_from_record(cid, doc, meta), 1.0 - float(dist))
-            for cid, doc, meta, dist in zip(
-                res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]
-            )
-        ]
+        return self.vectors.search(self.embedder.embed_query(query), k, where, keep)
 
-    def lexical_search(self, query: str, k: int, mask: Any = None) -> list[tuple[str, float]]:
-        self.ensure_lexical()
-        return self.lexical.search(query, k, mask)
+    def lexical_search(
+        self, query: str, k: int, where: LexicalFilter | None = None
+    ) -> list[tuple[str, float]]:
+        return self.lexical.search(query, k, where)
+
+    def idf(self, term: str) -> float:
+        return self.lexical.idf(term)
+
+    @property
+    def newest(self) -> int:
+        """The latest publication date of an indexed article (YYYYMMDD), 0 when none has one."""
+        return self.records.newest()
 
     def stats(self) -> dict[str, Any]:
-        manifest = self.manifest()
-        meta = self.articles.metadata or {}
-        newest = max((m.get("published_date", "") for m in manifest.values()), default="")
+        state = self.records.state()
         return {
-            "articles": len(manifest),
-            "chunks": self.chunks.count(),
+            "articles": self.records.count(),
+            "chunks": self.vectors.count(),
             "embedding_model": self.embedder.name,
-            "newest_article": newest or None,
-            "last_sync": meta.get("last_sync"),
+            "newest_article": self.records.newest_date() or None,
+            "last_sync": state.get("last_sync") or None,
             "index": self.where(),
         }
-
-    # ---- lexical index -------------------------------------------------------------------------
-
-    @staticmethod
-    def _stamp(manifest: dict[str, dict[str, Any]]) -> str:
-        h = hashlib.sha256(f"lexical v{LEXICAL_VERSION}\n".encode())
-        for aid in sorted(manifest):
-            h.update(f"{aid}\0{manifest[aid].get('fingerprint', '')}\n".encode())
-        return h.hexdigest()
-
-    def ensure_lexical(self, manifest: dict[str, dict[str, Any]] | None = None) -> None:
-        """Brings the lexical index in step with the store. Queries never wait for a running sync:
-        a fresh lexical index is built aside and swapped in whole."""
-        if self._lexical_ready and manifest is None:
-            return
-        with self._lock:
-            if self._lexical_ready and manifest is None:
-                return
-            manifest = self.manifest() if manifest is None else manifest
-            stamp = self._stamp(manifest)
-            if self.lexical.stamp != stamp:
-                fresh = LexicalIndex(self.lexical.folder)
-                if not (fresh.load() and fresh.stamp == stamp):
-                    got = self._get_all(self.chunks, ["documents", "metadatas"])
-                    metas = got["metadatas"]
-                    texts = [embed_text(m.get("title", ""), d) for d, m in zip(got["documents"], metas)]
-                    rows = [
-                        {
-                            "article_id": m["article_id"],
-                            "published": m.get("published", 0),
-                            "source": m.get("source", ""),
-                        }
-                        for m in metas
-                    ]
-                    fresh.build(got["ids"], texts, stamp, rows)
-                    log.info("lexical index rebuilt: %d chunks", len(got["ids"]))
-                self.lexical = fresh
-            self._lexical_ready = True
 
     # ---- writing -----------------------------------------------------------------------------
 
     def _set_state(self, **changes: str) -> None:
-        meta = dict(self.articles.metadata or {})
-        meta.update(changes)
-        meta.pop("hnsw:space", None)
-        self.articles.modify(metadata=meta)
-
-    def _batch_size(self) -> int:
-        """The most records the client takes in one write (Chroma refuses bigger batches)."""
-        if self._max_batch is None:
-            try:
-                self._max_batch = max(1, int(self.client.get_max_batch_size()))
-            except Exception:  # noqa: BLE001 - a client without the call: a size every Chroma takes
-                self._max_batch = 1000
-        return self._max_batch
-
-    def _slices(self, n: int) -> list[slice]:
-        step = self._batch_size()
-        return [slice(i, i + step) for i in range(0, n, step)]
+        self.records.set_state(**changes)
 
     def _remove_orphans(self, manifest: dict[str, dict[str, Any]]) -> int:
-        got = self._get_all(self.chunks, ["metadatas"])
-        orphans = [cid for cid, m in zip(got["ids"], got["metadatas"]) if m.get("article_id") not in manifest]
-        for part in self._slices(len(orphans)):
-            self.chunks.delete(ids=orphans[part])
+        """Chunks of articles without a record (a sync killed midway): lexical first, then vectors."""
+        orphans = sorted(self.vectors.article_ids() - set(manifest))
+        self.lexical.delete_articles(orphans)
+        self.vectors.delete_articles(orphans)
         return len(orphans)
 
     def sync(self, paths: Iterable[Path], progress: ProgressFn | None = None) -> SyncReport:
         """Brings the index in step with the files under ``paths``. A problem with one file or article is
         a ``report.failed`` entry; only a broken store or embedder raises (IndexError_), and then nothing
         indexed is lost: the next sync repairs what was interrupted."""
-        with self._lock:
+        with self._lock, writer_lock(self.lock_path):
             try:
                 return self._sync(list(paths), progress)
-            except BaseException:
-                self._lexical_ready = False  # part of the work may be stored: the next query catches up
-                raise
+            finally:
+                self.lexical.close_writer()
 
     def _sync(self, paths: list[Path], progress: ProgressFn | None) -> SyncReport:
         t0 = time.perf_counter()
@@ -505,7 +339,7 @@ class Index:
         owners = {aid: str(m.get("path", "")) for aid, m in manifest.items()}
         loaded = load_paths(paths, self.settings.max_file_bytes, self.settings.corpus, owners=owners)
         report.failed = list(loaded.failed)
-        crashed = (self.articles.metadata or {}).get("sync_state") == "running"
+        crashed = self.records.state().get("sync_state") == "running"
         failures = self.failed_articles()
 
         def provably_gone(path: str) -> bool:
@@ -563,15 +397,15 @@ class Index:
             if crashed:
                 n = self._remove_orphans(manifest)
                 if n:
-                    log.info("removed %d chunks left by an interrupted sync", n)
+                    log.info("removed the chunks of %d articles left by an interrupted sync", n)
             for aid in gone:
-                self.chunks.delete(where={"article_id": aid})
-                self.articles.delete(ids=[aid])
+                self.lexical.delete_articles([aid])
+                self.vectors.delete_articles([aid])
+                self.records.delete([aid])
                 manifest.pop(aid, None)
                 report.removed += 1
                 self._reached("removed")
-            for part in self._slices(len(cleared)):
-                self.failures.delete(ids=cleared[part])
+            self.records.delete_failures(cleared)
             for aid in cleared:
                 failures.pop(aid, None)
             for art in moved:
@@ -579,7 +413,6 @@ class Index:
             run = _Run(report, manifest, failures, existed=set(manifest), progress=progress)
             report.chunks_embedded = self._embed_articles(todo, run)
             self._set_state(sync_state="clean", last_sync=datetime.now(UTC).isoformat(timespec="seconds"))
-        self.ensure_lexical(manifest)
         report.seconds = time.perf_counter() - t0
         return report
 
@@ -604,13 +437,9 @@ class Index:
 
     def _move(self, art: Article, manifest: dict[str, dict[str, Any]]) -> None:
         """Same article, another file (or an index from before origins were recorded): metadata only."""
-        got = self._get_all(self.chunks, ["metadatas"], where={"article_id": art.id})
-        for part in self._slices(len(got["ids"])):
-            metas = [{**m, "origin": art.origin} for m in got["metadatas"][part]]
-            self.chunks.update(ids=got["ids"][part], metadatas=metas)
-        rec = {**manifest[art.id], "path": art.path, "origin": art.origin}
-        self.articles.update(ids=[art.id], metadatas=[rec])
-        manifest[art.id] = rec
+        self.vectors.set_origin(art.id, art.origin)
+        self.records.update(art.id, path=art.path, origin=art.origin)
+        manifest[art.id] = {**manifest[art.id], "path": art.path, "origin": art.origin}
 
     def _embed_articles(self, todo: list[Article], run: _Run) -> int:
         if not todo:
@@ -689,20 +518,21 @@ class Index:
         vectors: list[list[float]],
         manifest: dict[str, dict[str, Any]],
     ) -> None:
-        """Replaces the group's articles with their new, already embedded, chunks. Every write is cut to
-        the client's maximum batch size."""
+        """Replaces the group's articles with their new, already embedded, chunks."""
         ids = [a.id for a, _ in group]
         # 1. forget the articles, so a crash from here on makes the next sync redo them
-        for part in self._slices(len(ids)):
-            self.articles.delete(ids=ids[part])
+        self.records.delete(ids)
         self._reached("manifest_deleted")
-        # 2. drop their old chunks (a shorter new version must not leave stale tail chunks)
-        self.chunks.delete(where={"article_id": {"$in": ids}})
+        # 2. drop their old chunks (a shorter new version must not leave stale tail chunks): lexical
+        #    entries first, so that none outlives its vectors
+        self.lexical.delete_articles(ids)
+        self.vectors.delete_articles(ids)
         self._reached("chunks_deleted")
-        # 3. store the new chunks
+        # 3. store the new chunks: vectors, then lexical entries
         cids: list[str] = []
         docs: list[str] = []
         metas: list[dict[str, Any]] = []
+        lexical: list[LexicalDoc] = []
         for art, chunks in group:
             for c in chunks:
                 cids.append(c.id)
@@ -720,23 +550,16 @@ class Index:
                         "origin": art.origin,
                     }
                 )
-        for part in self._slices(len(cids)):
-            self.chunks.upsert(
-                ids=cids[part], embeddings=vectors[part], documents=docs[part], metadatas=metas[part]
-            )
+                lexical.append(
+                    LexicalDoc(c.id, art.id, embed_text(art.title, c.text), art.published_int, art.source)
+                )
+        self.vectors.upsert(cids, vectors, docs, metas)
+        self.lexical.add(lexical)
         self._reached("chunks_stored")
         # 4. record each article (with its fingerprint) only now that its chunks are all stored
-        records = [self._article_meta(a, len(c)) for a, c in group]
-        texts = [a.text for a, _ in group]
-        for part in self._slices(len(ids)):
-            self.articles.upsert(
-                ids=ids[part],
-                embeddings=[[0.0]] * len(ids[part]),
-                documents=texts[part],
-                metadatas=records[part],
-            )
-        for aid, rec in zip(ids, records):
-            manifest[aid] = rec
+        records = {a.id: self._article_meta(a, len(c)) for a, c in group}
+        self.records.put(records, {a.id: a.text for a, _ in group})
+        manifest.update(records)
         self._reached("manifest_written")
 
     def _forget_partial(self, group: list[tuple[Article, list[Chunk]]], run: _Run) -> None:
@@ -744,10 +567,11 @@ class Index:
         not indexed); one whose record is still there kept its previous version whole."""
         try:
             ids = [a.id for a, _ in group]
-            present = set(self.articles.get(ids=ids, include=[])["ids"])
+            present = self.records.present(ids)
             lost = [aid for aid in ids if aid not in present]
             if lost:
-                self.chunks.delete(where={"article_id": {"$in": lost}})
+                self.lexical.delete_articles(lost)
+                self.vectors.delete_articles(lost)
         except Exception as e:
             raise IndexError_(
                 f"the index in {self.where()} stopped answering during a sync ({one_line(_reason(e), 200)}); "
@@ -760,8 +584,7 @@ class Index:
         self.embedder.encode(["probe"])
 
     def _probe_store(self) -> None:
-        self.client.heartbeat()
-        self.chunks.count()
+        self.vectors.probe()
 
     def _article_failed(
         self, art: Article, stage: str, e: BaseException, run: _Run, probe: Callable[[], None] | None = None
@@ -782,7 +605,7 @@ class Index:
                 ) from e
         rec = {"fingerprint": self._fingerprint(art), "path": art.path, "origin": art.origin, "error": reason}
         try:
-            self.failures.upsert(ids=[art.id], embeddings=[[0.0]], metadatas=[rec])
+            self.records.put_failure(art.id, rec)
         except Exception as we:
             raise IndexError_(
                 f"the index in {self.where()} cannot be written ({one_line(_reason(we), 200)}); "
@@ -797,7 +620,7 @@ class Index:
         else:
             run.report.added += 1
         if art.id in run.failures:
-            self.failures.delete(ids=[art.id])
+            self.records.delete_failures([art.id])
             run.failures.pop(art.id, None)
 
     def _fingerprint(self, a: Article) -> str:
