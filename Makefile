@@ -15,6 +15,14 @@ run: setup  ## set up (once) and serve the chat on http://127.0.0.1:$(PORT)
 	@$(MAKE) --no-print-directory llm || echo ">> The local LLM could not be set up; the app answers with quotes only." >&2
 	$(PY) app.py --port $(PORT)
 
+# Several processes on one index (pages, `assistant watch`, feeds, CLI syncs): the vectors in a Chroma
+# server started by the project's own command, the records and the lexical index in $(INDEX_DIR).
+CHROMA_PORT ?= 8000
+run-server: setup  ## like run, with the vectors in a `chroma run` server (started if none answers)
+	@$(MAKE) --no-print-directory llm || echo ">> The local LLM could not be set up; the app answers with quotes only." >&2
+	ASSISTANT_STORE__PORT=$(CHROMA_PORT) $(PY) -m assistant.cli store-server --background
+	ASSISTANT_STORE__MODE=server ASSISTANT_STORE__PORT=$(CHROMA_PORT) $(PY) app.py --port $(PORT)
+
 test: setup llm browser  ## set up (once) and run every test
 	$(PY) -m pytest
 

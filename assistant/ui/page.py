@@ -182,22 +182,29 @@ class ChatApp(AddingArticles, FeedActions, WhatsNew):
         draft = ""
         answer: Answer | None = None
         lock = self._llm_lock if self.assistant.backend != "extractive" else contextlib.nullcontext()
-        with lock:
-            for part in self.assistant.stream(message, turns, filters=filters):
-                if "draft" in part:
-                    draft += part["draft"]
-                    history[-1] = {"role": "assistant", "content": draft_html(draft)}
-                    yield (
-                        history,
-                        sources_html(None, {}),
-                        {},
-                        f"Answering with {self.assistant.backend_label}…",
-                        "",
-                    )
-                elif "answer" in part:
-                    answer = part["answer"]
-        assert answer is not None
-        texts = self.assistant.article_texts(answer.citations)
+        try:
+            with lock:
+                for part in self.assistant.stream(message, turns, filters=filters):
+                    if "draft" in part:
+                        draft += part["draft"]
+                        history[-1] = {"role": "assistant", "content": draft_html(draft)}
+                        yield (
+                            history,
+                            sources_html(None, {}),
+                            {},
+                            f"Answering with {self.assistant.backend_label}…",
+                            "",
+                        )
+                    elif "answer" in part:
+                        answer = part["answer"]
+            assert answer is not None
+            texts = self.assistant.article_texts(answer.citations)
+        except Exception as e:  # noqa: BLE001 - e.g. the Chroma server is down: say so, keep serving
+            log.exception("answering failed")
+            why = f"{type(e).__name__}: {str(e)[:200]}"
+            note = f"No answer: the index is not answering right now ({inert(why)}). Ask again in a moment."
+            yield history[:-2], sources_html(None, {}), {}, note, message
+            return
         history[-1] = {"role": "assistant", "content": final_html(answer)}
         seconds = time.perf_counter() - t0
         note = f"Answered by {self.assistant.backend_label} in {seconds:.1f} s"

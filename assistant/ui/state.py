@@ -5,6 +5,7 @@ why the last sync failed, the cached article list, the index status line and pro
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,8 @@ from assistant.background import Background
 from assistant.service import Assistant
 from assistant.ui.render import inert, status_markdown
 from assistant.updates import Updater
+
+log = logging.getLogger(__name__)
 
 
 class PageState:
@@ -34,7 +37,11 @@ class PageState:
         self._manifest: tuple[float, dict[str, dict[str, Any]], list[dict[str, Any]]] | None = None
 
     def status(self) -> str:
-        line = status_markdown(self.assistant.index.stats(), self.assistant.backend_label)
+        try:
+            line = status_markdown(self.assistant.index.stats(), self.assistant.backend_label)
+        except Exception as e:  # noqa: BLE001 - a store that is down is shown, not raised
+            log.warning("index status unavailable: %s", e)
+            return f"⚠ The index is not answering right now ({inert(type(e).__name__)}); questions fail until it is back."
         return f"{line}  \n⚠ {inert(self.sync_problem)}" if self.sync_problem else line
 
     @staticmethod
