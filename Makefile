@@ -33,7 +33,7 @@ $(VENV)/.core: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -c constraints.txt -e '.[test,openai,ollama]'
+	$(PIP) install -q -c constraints.txt -e '.[test,openai,ollama,bench]'
 	touch $@
 
 llm: $(VENV)/.llm

@@ -93,7 +93,8 @@ class VectorStore:
             page = collection.get(include=include, limit=_GET_PAGE, offset=offset, where=where)
             out["ids"].extend(page["ids"])
             for k in include:
-                out[k].extend(page[k] or [])
+                got = page[k]
+                out[k].extend(got if got is not None else [])  # embeddings come as a numpy array
             if len(page["ids"]) < _GET_PAGE:
                 return out
             offset += _GET_PAGE
