@@ -4,12 +4,11 @@ Several processes read it at once; one writes at a time."""
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from assistant.sqlitedb import SQLiteFile
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -51,35 +50,9 @@ FAILURE_FIELDS = ("fingerprint", "path", "origin", "error")
 _IN = 500  # ids per "IN (…)" query
 
 
-class RecordStore:
+class RecordStore(SQLiteFile):
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=60, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=60000")
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _rows(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._db.execute(sql, tuple(args)).fetchall()
+        super().__init__(path, _SCHEMA)
 
     # ---- articles ----------------------------------------------------------------------------------
 
@@ -129,11 +102,7 @@ class RecordStore:
             db.execute(f"UPDATE articles SET {sets} WHERE id = ?", (*fields.values(), article_id))
 
     def delete(self, ids: Iterable[str]) -> None:
-        ids = list(ids)
-        with self._tx() as db:
-            for i in range(0, len(ids), _IN):
-                part = ids[i : i + _IN]
-                db.execute(f"DELETE FROM articles WHERE id IN ({','.join('?' * len(part))})", part)
+        self._delete_in("articles", ids)
 
     # ---- failures ----------------------------------------------------------------------------------
 
@@ -149,11 +118,7 @@ class RecordStore:
             )
 
     def delete_failures(self, ids: Iterable[str]) -> None:
-        ids = list(ids)
-        with self._tx() as db:
-            for i in range(0, len(ids), _IN):
-                part = ids[i : i + _IN]
-                db.execute(f"DELETE FROM failures WHERE id IN ({','.join('?' * len(part))})", part)
+        self._delete_in("failures", ids)
 
     # ---- state -------------------------------------------------------------------------------------
 

@@ -5,13 +5,11 @@ two feeds, or one text under two addresses, is stored once)."""
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from assistant.sqlitedb import SQLiteFile
 
 FILE_NAME = "feeds.sqlite3"
 
@@ -102,33 +100,12 @@ class StoredArticle:
     feed: str
 
 
-class FeedRegistry:
-    """One connection per registry, guarded by a lock (the app's poller and its page share it); WAL, so a
-    CLI in another process can read the feed list while the app polls."""
+class FeedRegistry(SQLiteFile):
+    """The app's poller and its page share one registry; a CLI in another process can read the feed list
+    while the app polls (WAL)."""
 
     def __init__(self, index_dir: Path) -> None:
-        index_dir.mkdir(parents=True, exist_ok=True)
-        self.path = index_dir / FILE_NAME
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        super().__init__(index_dir / FILE_NAME, _SCHEMA, busy_timeout_s=30.0)
 
     # ---- feeds -------------------------------------------------------------------------------------
 
