@@ -613,3 +613,23 @@ def test_cli_watch_a_folder_that_cannot_be_made_is_one_line(
         result = CliRunner().invoke(app, ["watch", folder])
         assert result.exit_code == 2, result.output
         assert expected in result.stderr and "Traceback" not in result.output
+
+
+def test_removing_a_feed_with_purge_removes_only_the_articles_no_other_feed_gave(
+    updater: Updater, site: FeedSite
+) -> None:
+    site.set_feed("/a.xml", [Entry("Owls return", "/owls", day(18)), Entry("Bridge", "/bridge", day(19))])
+    site.set_feed("/b.xml", [Entry("Bridge to close", "/bridge", day(19))], kind="atom")
+    follow(updater, site.url("/a.xml"))
+    follow(updater, site.url("/b.xml"))
+    updater.sync_feeds()
+    assert len(feed_files(updater)) == 2
+    registry = updater.poller.registry
+    feed_a = registry.feed(site.url("/a.xml"))
+    assert feed_a is not None
+    assert updater.poller.remove(feed_a, purge=True) == 1
+    assert [a.url for a in registry.articles()] == [site.url("/bridge")]
+    assert feed_files(updater) == [updater.poller.articles.path_of(site.url("/bridge"))]
+    report = updater.sync()
+    assert report.removed == 1 and len(updater.assistant.index.manifest()) == 1
+    assert [f.url for f in updater.feeds()] == [site.url("/b.xml")]

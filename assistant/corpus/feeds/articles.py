@@ -95,7 +95,7 @@ class ArticleFolder:
 
     def purge(self, feed_url: str) -> int:
         """Removes the articles only this feed gave (call before the feed itself is removed)."""
-        gone = [a for a in self.registry.articles() if self.registry.feeds_of(a.url) == {feed_url}]
+        gone = self.registry.articles_only_from(feed_url)
         for a in gone:
             self.remove(a.url)
         return len(gone)

@@ -110,10 +110,9 @@ class FeedRegistry(SQLiteFile):
     # ---- feeds -------------------------------------------------------------------------------------
 
     def feeds(self) -> list[Feed]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT url, name, added, etag, last_modified, polled_at, ok, result FROM feeds ORDER BY added, url"
-            ).fetchall()
+        rows = self._rows(
+            "SELECT url, name, added, etag, last_modified, polled_at, ok, result FROM feeds ORDER BY added, url"
+        )
         return [Feed(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7]) for r in rows]
 
     def feed(self, url_or_name: str) -> Feed | None:
@@ -155,9 +154,8 @@ class FeedRegistry(SQLiteFile):
             db.execute("DELETE FROM items WHERE feed = ?", (url,))
 
     def named(self, url: str) -> bool:
-        with self._lock:
-            row = self._db.execute("SELECT named FROM feeds WHERE url = ?", (url,)).fetchone()
-        return bool(row and row[0])
+        rows = self._rows("SELECT named FROM feeds WHERE url = ?", (url,))
+        return bool(rows and rows[0][0])
 
     def polled(self, url: str, ok: bool, result: str, etag: str | None, last_modified: str | None) -> None:
         """Records a poll; validators are kept as they were when None (a failed poll)."""
@@ -179,12 +177,10 @@ class FeedRegistry(SQLiteFile):
     # ---- entries -----------------------------------------------------------------------------------
 
     def item(self, feed: str, key: str) -> Item | None:
-        with self._lock:
-            r = self._db.execute(
-                "SELECT stamp, article, error, retry, attempts FROM items WHERE feed = ? AND key = ?",
-                (feed, key),
-            ).fetchone()
-        return Item(r[0], r[1], r[2], bool(r[3]), r[4]) if r else None
+        rows = self._rows(
+            "SELECT stamp, article, error, retry, attempts FROM items WHERE feed = ? AND key = ?", (feed, key)
+        )
+        return Item(rows[0][0], rows[0][1], rows[0][2], bool(rows[0][3]), rows[0][4]) if rows else None
 
     def record_item(
         self, feed: str, key: str, stamp: str, article: str = "", error: str = "", retry: bool = False
@@ -202,21 +198,19 @@ class FeedRegistry(SQLiteFile):
 
     # ---- articles ----------------------------------------------------------------------------------
 
+    def _articles(self, where: str = "", args: tuple[str, ...] = ()) -> list[StoredArticle]:
+        rows = self._rows(
+            f"SELECT url, file, text_hash, title, source, published, feed FROM articles {where}", args
+        )
+        return [StoredArticle(*r) for r in rows]
+
     def article(self, url: str) -> StoredArticle | None:
-        with self._lock:
-            r = self._db.execute(
-                "SELECT url, file, text_hash, title, source, published, feed FROM articles WHERE url = ?",
-                (url,),
-            ).fetchone()
-        return StoredArticle(*r) if r else None
+        found = self._articles("WHERE url = ?", (url,))
+        return found[0] if found else None
 
     def article_with_text(self, text_hash: str) -> StoredArticle | None:
-        with self._lock:
-            r = self._db.execute(
-                "SELECT url, file, text_hash, title, source, published, feed FROM articles WHERE text_hash = ?",
-                (text_hash,),
-            ).fetchone()
-        return StoredArticle(*r) if r else None
+        found = self._articles("WHERE text_hash = ? LIMIT 1", (text_hash,))
+        return found[0] if found else None
 
     def save_article(self, a: StoredArticle) -> None:
         with self._tx() as db:
@@ -227,20 +221,17 @@ class FeedRegistry(SQLiteFile):
             )
 
     def articles(self) -> list[StoredArticle]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT url, file, text_hash, title, source, published, feed FROM articles ORDER BY published DESC"
-            ).fetchall()
-        return [StoredArticle(*r) for r in rows]
+        return self._articles("ORDER BY published DESC")
 
     def forget_article(self, url: str) -> None:
         """The article's row goes; the entries that gave it stay, so it is not fetched again."""
         with self._tx() as db:
             db.execute("DELETE FROM articles WHERE url = ?", (url,))
 
-    def feeds_of(self, article_url: str) -> set[str]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT DISTINCT feed FROM items WHERE article = ?", (article_url,)
-            ).fetchall()
-        return {r[0] for r in rows}
+    def articles_only_from(self, feed_url: str) -> list[StoredArticle]:
+        """The stored articles that no entry of another feed gave (one query, not one per article)."""
+        return self._articles(
+            "WHERE url IN (SELECT article FROM items WHERE article != '' GROUP BY article"
+            " HAVING COUNT(DISTINCT feed) = 1 AND MIN(feed) = ?)",
+            (feed_url,),
+        )
