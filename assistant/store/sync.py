@@ -281,9 +281,7 @@ class Index:
         keep: Callable[[StoredChunk], bool] | None = None,
     ) -> list[tuple[StoredChunk, float]]:
         """The k nearest chunks that pass the filter (`where` for Chroma and `keep`, the same test in
-        Python: see VectorStore.search)."""
-        if self.vectors.count() == 0:
-            return []
+        Python: see VectorStore.search, which also answers [] for an empty store)."""
         return self.vectors.search(self.embedder.embed_query(query), k, where, keep)
 
     def lexical_search(

@@ -50,20 +50,17 @@ class ArticleFolder:
         self.folder = folder
         self.registry = registry
 
-    def check(self, article: ArticleFile, limits: CorpusSettings) -> None:
-        """Raises ArticleError when the index would refuse the file (it is then not written)."""
-        name = self.path_of(article.url).name
-        parse_markdown(Path(name), article.render(), rel=name, limits=limits)
-
     def path_of(self, url: str) -> Path:
         return self.folder / f"{url_key(url)}.md"
 
-    def write(self, article: ArticleFile) -> bool:
+    def write(self, article: ArticleFile, limits: CorpusSettings) -> bool:
         """Writes the file unless it already holds exactly this (then nothing changes, so nothing is
-        embedded again). Atomic: a hidden temporary file, then a rename."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        embedded again). Raises ArticleError, writing nothing, when the index would refuse the file.
+        Atomic: a hidden temporary file, then a rename."""
         target = self.path_of(article.url)
         content = article.render()
+        parse_markdown(Path(target.name), content, rel=target.name, limits=limits)
+        self.folder.mkdir(parents=True, exist_ok=True)
         try:
             if target.read_text(encoding="utf-8") == content:
                 return False

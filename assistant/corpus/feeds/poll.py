@@ -322,11 +322,10 @@ class FeedPoller:
             art.text,
         )
         try:
-            self.articles.check(file, self.settings.corpus)
+            if self.articles.write(file, self.settings.corpus):
+                result.written.append(self.articles.path_of(url))
         except ArticleError as e:  # what the index would refuse is not written
             return failed(str(e))
-        if self.articles.write(file):
-            result.written.append(self.articles.path_of(url))
         self.registry.save_article(
             StoredArticle(
                 url, self.articles.path_of(url).name, digest, file.title, file.source, published, feed.url
