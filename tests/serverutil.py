@@ -8,11 +8,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "artifacts"  # screenshots of the browser tests
 CHROMIUM = "/usr/bin/chromium"  # Debian's; never `playwright install`
 CHROMIUM_ARGS = [
     "--headless",
@@ -75,3 +79,23 @@ def stop_app(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(15)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@contextmanager
+def browser_page(failure_png: str) -> Iterator[Any]:
+    """A page in Debian's Chromium (never `playwright install`); when the block fails, a full-page
+    screenshot goes to artifacts/<failure_png>."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian chromium is required: apt-get install -y chromium"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            yield page
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / failure_png), full_page=True)
+            raise
+        finally:
+            browser.close()

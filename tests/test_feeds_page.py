@@ -7,17 +7,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from assistant.ui.history import plain_text
-from tests.conftest import REPO, write_corpus
+from tests.conftest import write_corpus
 from tests.feedsite import Entry, FeedSite
-from tests.serverutil import CHROMIUM, CHROMIUM_ARGS, app_env, free_port, start_app, stop_app
-
-ARTIFACTS = REPO / "artifacts"
+from tests.serverutil import ARTIFACTS, app_env, browser_page, free_port, start_app, stop_app
 
 HARBOUR = [
     "The Port of Lindmoor opened its new harbour crane on Thursday, lifting the first container just after seven.",
@@ -135,20 +132,8 @@ def test_chat_api_keeps_two_arguments_and_takes_filters(app: dict[str, Any], sit
 def test_browser_follow_a_feed_see_its_articles_and_ask_about_one(
     app: dict[str, Any], site: FeedSite
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian chromium is required: apt-get install -y chromium"
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            run_feed_flow(page, app, site)
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / "feeds-failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+    with browser_page("feeds-failure.png") as page:
+        run_feed_flow(page, app, site)
 
 
 def _wait_text(page: Any, selector: str, text: str, timeout: int = 60_000) -> None:

@@ -25,10 +25,9 @@ from assistant.ui.render import (
     source_card,
     sources_html,
 )
-from tests.conftest import REPO, SEED
-from tests.serverutil import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop_app
+from tests.conftest import SEED
+from tests.serverutil import ARTIFACTS, browser_page, free_port, start_app, stop_app
 
-ARTIFACTS = REPO / "artifacts"
 EVIL_TITLE = '<script>window.__xss=1</script>Evil <img src=x onerror="window.__xss=2"> headline'
 EVIL = {
     "title": EVIL_TITLE,
@@ -314,20 +313,8 @@ def test_fetch_an_article_by_url(server) -> None:  # type: ignore[no-untyped-def
 @pytest.mark.slow
 @pytest.mark.browser
 def test_browser_chat_sources_upload_and_inert_articles(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian chromium is required: apt-get install -y chromium"
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            run_browser_flow(page, server, tmp_path)
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+    with browser_page("failure.png") as page:
+        run_browser_flow(page, server, tmp_path)
 
 
 def run_browser_flow(page, server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
