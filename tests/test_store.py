@@ -50,13 +50,21 @@ def test_a_filter_most_chunks_pass_is_applied_to_an_unfiltered_query(
 def test_a_selective_filter_falls_back_to_the_filtered_query(
     local_settings: Settings, embedder: SentenceEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """When fewer than k of the unfiltered neighbours pass, the filtered Chroma query runs."""
+    from assistant.store.vectors import OVERFETCH
+
+    corpus = write_corpus(local_settings.corpus_dirs[0])
+    for i in range(4 * OVERFETCH):
+        (corpus / f"quake{i}.txt").write_text(
+            f"Earthquake {i} shakes the coast\nA volcano erupted after quake {i}.\n"
+        )
     index = open_index(local_settings, embedder)
-    index.sync([write_corpus(local_settings.corpus_dirs[0])])
+    index.sync([corpus])
     where = {"article_id": {"$in": ["chess.txt"]}}
     calls = spy_queries(index, monkeypatch)
-    got = index.dense_search("volcano eruption", 2, where, lambda c: c.article_id == "chess.txt")
-    assert calls == [None, where] or calls == [None]  # the unfiltered query may already hold all chunks
-    assert got and all(c.article_id == "chess.txt" for c, _ in got)
+    got = index.dense_search("volcano eruption", 1, where, lambda c: c.article_id == "chess.txt")
+    assert calls == [None, where]
+    assert [c.article_id for c, _ in got] == ["chess.txt"]
 
 
 def docs(n: int, article: str = "a") -> list[LexicalDoc]:
