@@ -33,6 +33,11 @@ def chunk_id(article_id: str, n: int) -> str:
     return f"{article_id}:{n}"
 
 
+def article_of(chunk_id: str) -> str:
+    """The article a chunk id belongs to (the inverse of chunk_id)."""
+    return chunk_id.rsplit(":", 1)[0]
+
+
 def _units(text: str, size: int) -> list[tuple[int, int]]:
     """Sentence spans, with any sentence longer than ``size`` cut into pieces at spaces (and a single
     word longer than ``size`` cut into ``size``-character pieces)."""

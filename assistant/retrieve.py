@@ -7,7 +7,6 @@ for news, at most ``per_article`` chunks per article. ``HybridRetriever`` wraps 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -19,7 +18,7 @@ from pydantic import ConfigDict
 
 from assistant.dates import to_ymd
 from assistant.settings import RetrievalSettings
-from assistant.store import Index, LexicalFilter, StoredChunk
+from assistant.store import ChunkFilter, Index, StoredChunk
 from assistant.timescope import parse_time_scope
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -50,37 +49,6 @@ class HybridSearch:
     recency_days: int = 31
     recency_weight: float = 0.5
     future_slack_days: int = 3
-
-    def _where(self, lo: int, hi: int, f: Filters) -> dict[str, Any] | None:
-        clauses: list[dict[str, Any]] = []
-        if lo:
-            clauses.append({"published": {"$gte": lo}})
-        if hi:
-            # articles without a date (0) are kept: their time is unknown, not wrong
-            clauses.append({"published": {"$lte": hi}})
-        if f.sources:
-            clauses.append({"source": {"$in": list(f.sources)}})
-        if f.exclude_articles:
-            clauses.append({"article_id": {"$nin": list(f.exclude_articles)}})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-    @staticmethod
-    def _keep(lo: int, hi: int, f: Filters) -> Callable[[StoredChunk], bool]:
-        """The same filter as _where, on a chunk already fetched."""
-        sources = set(f.sources)
-        excluded = set(f.exclude_articles)
-
-        def keep(c: StoredChunk) -> bool:
-            return (
-                (not lo or c.published >= lo)
-                and (not hi or c.published <= hi)
-                and (not sources or c.source in sources)
-                and c.article_id not in excluded
-            )
-
-        return keep
 
     def search(
         self,
@@ -120,15 +88,15 @@ class HybridSearch:
         dense_score: dict[str, float] = {}
         lex_rank: dict[str, int] = {}
         chunks: dict[str, StoredChunk] = {}
+        where = ChunkFilter(lo, hi, tuple(f.sources), tuple(f.exclude_articles))
         if mode in ("hybrid", "dense"):
-            dense = self.index.dense_search(query, n, self._where(lo, hi, f), self._keep(lo, hi, f))
+            dense = self.index.dense_search(query, n, where)
             for r, (chunk, sim) in enumerate(dense, 1):
                 chunks[chunk.id] = chunk
                 dense_rank[chunk.id] = r
                 dense_score[chunk.id] = sim
                 scores[chunk.id] = scores.get(chunk.id, 0.0) + 1.0 / (rrf + r)
         if mode in ("hybrid", "bm25"):
-            where = LexicalFilter(lo, hi, tuple(f.sources), tuple(f.exclude_articles))
             for r, (cid, _) in enumerate(self.index.lexical_search(query, n, where), 1):
                 lex_rank[cid] = r
                 scores[cid] = scores.get(cid, 0.0) + 1.0 / (rrf + r)

@@ -15,8 +15,13 @@ import pytest
 from assistant.locks import WriterBusy, writer_lock
 from assistant.providers import SentenceEmbedder
 from assistant.settings import Settings
-from assistant.store.lexical import LexicalDoc, LexicalFilter, LexicalStore
+from assistant.store.dense import DenseSearch
+from assistant.store.filters import ChunkFilter
+from assistant.store.lexical import LexicalDoc, LexicalStore
+from assistant.store.vectors import where_of
 from tests.conftest import open_index, write_corpus
+
+VOLCANO = "https://news.example.org/volcano"  # the article id of tests.conftest's volcano.md (its url)
 
 
 def spy_queries(index: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
@@ -35,36 +40,129 @@ def test_a_filter_most_chunks_pass_is_applied_to_an_unfiltered_query(
     local_settings: Settings, embedder: SentenceEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A Chroma `where` reads every record it matches; when most pass, the unfiltered neighbours are
-    filtered in Python instead, and the result is the same."""
+    tested in Python instead, and the result is what the filtered query gives."""
     index = open_index(local_settings, embedder)
     index.sync([write_corpus(local_settings.corpus_dirs[0])])
-    where = {"published": {"$lte": 20991231}}
+    f = ChunkFilter(hi=20991231)
     calls = spy_queries(index, monkeypatch)
-    fast = index.dense_search("volcano eruption", 2, where, lambda c: c.published <= 20991231)
+    fast = index.dense_search("volcano eruption", 2, f)
     assert calls == [None]
-    slow = index.dense_search("volcano eruption", 2, where)
-    assert calls == [None, where]
-    assert [c.id for c, _ in fast] == [c.id for c, _ in slow]
+    vector = embedder.embed_query("volcano eruption")
+    slow = index.vectors.nearest(vector, 2, where_of(f))
+    assert [(c.id, round(s, 5)) for c, s in fast] == [(cid, round(s, 5)) for cid, s in slow]
+    assert len(fast) == 2
 
 
 def test_a_selective_filter_falls_back_to_the_filtered_query(
     local_settings: Settings, embedder: SentenceEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """When fewer than k of the unfiltered neighbours pass, the filtered Chroma query runs."""
-    from assistant.store.vectors import OVERFETCH
-
     corpus = write_corpus(local_settings.corpus_dirs[0])
-    for i in range(4 * OVERFETCH):
+    for i in range(12):
         (corpus / f"quake{i}.txt").write_text(
             f"Earthquake {i} shakes the coast\nA volcano erupted after quake {i}.\n"
         )
     index = open_index(local_settings, embedder)
     index.sync([corpus])
-    where = {"article_id": {"$in": ["chess.txt"]}}
+    monkeypatch.setattr(DenseSearch, "wide", 8)  # fewer than the quake chunks
     calls = spy_queries(index, monkeypatch)
-    got = index.dense_search("volcano eruption", 1, where, lambda c: c.article_id == "chess.txt")
-    assert calls == [None, where]
-    assert [c.article_id for c, _ in got] == ["chess.txt"]
+    f = ChunkFilter(lo=20240317, hi=20240317)  # only the volcano article is dated
+    got = index.dense_search("earthquake shakes the coast", 1, f)  # the quakes are nearer
+    assert calls == [None, {"published": {"$in": [20240317]}}]
+    assert [c.article_id for c, _ in got] == [VOLCANO]
+    calls.clear()
+    assert [
+        c.article_id for c, _ in index.dense_search("volcano eruption", 1, ChunkFilter(sources=("nowhere",)))
+    ] == []
+    assert calls == [None, {"source": {"$in": ["nowhere"]}}]
+
+
+def test_a_chunk_whose_article_has_no_record_is_not_found(
+    local_settings: Settings, embedder: SentenceEmbedder
+) -> None:
+    """The record is an article's commit point: between a sync writing its vectors and its record (or
+    deleting the record and then the vectors), its chunks are not answers."""
+    index = open_index(local_settings, embedder)
+    index.sync([write_corpus(local_settings.corpus_dirs[0])])
+    assert index.dense_search("volcano eruption", 1)[0][0].article_id == VOLCANO
+    index.records.delete([VOLCANO])
+    assert VOLCANO not in {c.article_id for c, _ in index.dense_search("volcano eruption", 10)}
+    assert VOLCANO not in {
+        c.article_id
+        for c, _ in index.dense_search("volcano eruption", 10, ChunkFilter(lo=20240317, hi=20240317))
+    }
+
+
+@pytest.mark.parametrize(
+    ("f", "expected"),
+    [
+        (ChunkFilter(), None),
+        (ChunkFilter(lo=20240317, hi=20240319), {"published": {"$in": [20240317, 20240318, 20240319]}}),
+        (ChunkFilter(lo=20231231, hi=20240101), {"published": {"$in": [20231231, 20240101]}}),
+        (ChunkFilter(lo=20240228, hi=20240301), {"published": {"$in": [20240228, 20240229, 20240301]}}),
+        (ChunkFilter(hi=20240319), {"published": {"$lte": 20240319}}),
+        (ChunkFilter(lo=20240319), {"published": {"$gte": 20240319}}),
+        # more than _DAYS_AS_LIST days, an empty range, dates that are not dates: asked as a range
+        (
+            ChunkFilter(lo=20200101, hi=20240101),
+            {"$and": [{"published": {"$gte": 20200101}}, {"published": {"$lte": 20240101}}]},
+        ),
+        (
+            ChunkFilter(lo=20240319, hi=20240317),
+            {"$and": [{"published": {"$gte": 20240319}}, {"published": {"$lte": 20240317}}]},
+        ),
+        (
+            ChunkFilter(lo=20240299, hi=99999999),
+            {"$and": [{"published": {"$gte": 20240299}}, {"published": {"$lte": 99999999}}]},
+        ),
+        (
+            ChunkFilter(hi=20240319, sources=("a.org",), exclude_articles=("x",)),
+            {
+                "$and": [
+                    {"published": {"$lte": 20240319}},
+                    {"source": {"$in": ["a.org"]}},
+                    {"article_id": {"$nin": ["x"]}},
+                ]
+            },
+        ),
+    ],
+)
+def test_a_filter_as_a_chroma_where(f: ChunkFilter, expected: Any) -> None:
+    assert where_of(f) == expected
+
+
+def test_the_chroma_where_and_the_python_test_agree_on_every_chunk(
+    local_settings: Settings, embedder: SentenceEmbedder
+) -> None:
+    """Both searches' paths must keep the same chunks: compared over dated and undated articles, with
+    ranges across month and year ends."""
+    corpus = write_corpus(local_settings.corpus_dirs[0])
+    days = ["2023-12-30", "2023-12-31", "2024-01-01", "2024-02-29", "2024-03-01", "2024-03-17"]
+    for i, day in enumerate(days):
+        (corpus / f"d{i}.md").write_text(
+            f"---\ntitle: Day {i}\npublished: {day}\nsource: s{i % 2}\n---\nNews of day {i}.\n"
+        )
+    index = open_index(local_settings, embedder)
+    index.sync([corpus])
+    everything = index.vectors.get_all(["metadatas"])
+    filters = [
+        ChunkFilter(lo=20231231, hi=20240101),
+        ChunkFilter(lo=20240229, hi=20240301),
+        ChunkFilter(hi=20240101),
+        ChunkFilter(lo=20240101),
+        ChunkFilter(lo=20200101, hi=20240229),
+        ChunkFilter(lo=20240301, hi=20240301, sources=("s0",)),
+        ChunkFilter(exclude_articles=("d0.md", "chess.txt")),
+    ]
+    for f in filters:
+        want = {
+            cid
+            for cid, m in zip(everything["ids"], everything["metadatas"])
+            if f.passes(m["article_id"], m["published"], m["source"])
+        }
+        got = set(index.vectors.collection.get(where=where_of(f), include=[])["ids"])
+        assert got == want, f
+        assert want, f  # each filter keeps something, so the comparison means something
 
 
 def docs(n: int, article: str = "a") -> list[LexicalDoc]:
@@ -97,10 +195,10 @@ def test_lexical_changes_cost_the_change_and_filters_apply(tmp_path: Path) -> No
     store.delete_articles(["a"])
     assert store.n_docs == 5
     assert {c.split(":")[0] for c, _ in store.search("harbour plan", 10)} == {"b"}
-    only = store.search("harbour plan", 10, LexicalFilter(lo=20250303, hi=20250304))
+    only = store.search("harbour plan", 10, ChunkFilter(lo=20250303, hi=20250304))
     assert sorted(c for c, _ in only) == ["b:2", "b:3"]
-    assert store.search("harbour", 10, LexicalFilter(exclude_articles=("b",))) == []
-    assert store.search("harbour", 10, LexicalFilter(sources=("other",))) == []
+    assert store.search("harbour", 10, ChunkFilter(exclude_articles=("b",))) == []
+    assert store.search("harbour", 10, ChunkFilter(sources=("other",))) == []
     assert store.search("", 10) == [] and store.search("the of and", 10) == []
     assert store.idf("harbour") < store.idf("nowhere-term")
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.store.filters import ChunkFilter
+
 log = logging.getLogger(__name__)
 
 # Bumped when what is indexed changes: the lexical index is then built again from the stored chunks.
@@ -33,14 +35,6 @@ class LexicalDoc:
     text: str  # what is searched (title and chunk text)
     published: int  # YYYYMMDD, 0 when unknown
     source: str
-
-
-@dataclass(frozen=True)
-class LexicalFilter:
-    lo: int = 0  # published on or after (0: no bound)
-    hi: int = 0  # published on or before (0: no bound; articles without a date pass)
-    sources: tuple[str, ...] = ()
-    exclude_articles: tuple[str, ...] = ()
 
 
 def _schema() -> Any:
@@ -103,7 +97,7 @@ class LexicalStore:
         df = s.doc_freq("terms", term) if term and " " not in term else 0
         return math.log((s.num_docs + 1) / (df + 0.5))
 
-    def search(self, query: str, k: int, where: LexicalFilter | None = None) -> list[tuple[str, float]]:
+    def search(self, query: str, k: int, where: ChunkFilter | None = None) -> list[tuple[str, float]]:
         """The k best chunks for the query's terms (BM25), as (chunk id, score)."""
         import tantivy
 
@@ -115,7 +109,7 @@ class LexicalStore:
             return []
         should = [(tantivy.Occur.Should, tantivy.Query.term_query(self._schema, "terms", t)) for t in terms]
         clauses = [(tantivy.Occur.Must, tantivy.Query.boolean_query(should))]
-        f = where or LexicalFilter()
+        f = where or ChunkFilter()
         if f.lo or f.hi:  # without a lower bound, undated articles (0) are in range
             hi = f.hi or 99_999_999
             in_range = tantivy.Query.range_query(

@@ -79,14 +79,23 @@ class RecordStore(SQLiteFile):
             return None
         return dict(zip(RECORD_FIELDS, rows[0][:-1])), str(rows[0][-1])
 
-    def present(self, ids: Iterable[str]) -> set[str]:
+    def _in(self, columns: str, ids: Iterable[str]) -> list[Any]:
+        """`SELECT columns` of the articles with these ids."""
         ids = list(ids)
-        out: set[str] = set()
+        rows: list[Any] = []
         for i in range(0, len(ids), _IN):
             part = ids[i : i + _IN]
             marks = ",".join("?" * len(part))
-            out |= {r[0] for r in self._rows(f"SELECT id FROM articles WHERE id IN ({marks})", part)}
-        return out
+            rows += self._rows(f"SELECT {columns} FROM articles WHERE id IN ({marks})", part)
+        return rows
+
+    def present(self, ids: Iterable[str]) -> set[str]:
+        return {r[0] for r in self._in("id", ids)}
+
+    def facets(self, ids: Iterable[str]) -> dict[str, tuple[int, str]]:
+        """id → (published, source) of the articles with these ids that are indexed: what a search
+        filters on."""
+        return {r[0]: (int(r[1]), str(r[2])) for r in self._in("id, published, source", ids)}
 
     def put(self, records: dict[str, dict[str, Any]], texts: dict[str, str]) -> None:
         with self._tx() as db:

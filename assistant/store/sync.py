@@ -34,7 +34,9 @@ from assistant.corpus.files import Article, ArticleError, Failure, check_text_si
 from assistant.locks import writer_lock
 from assistant.providers import SentenceEmbedder
 from assistant.settings import Settings
-from assistant.store.lexical import LEXICAL_VERSION, LexicalDoc, LexicalFilter, LexicalStore
+from assistant.store.dense import DenseSearch
+from assistant.store.filters import ChunkFilter
+from assistant.store.lexical import LEXICAL_VERSION, LexicalDoc, LexicalStore
 from assistant.store.records import RecordStore
 from assistant.store.vectors import StoredChunk, VectorStore
 
@@ -274,19 +276,12 @@ class Index:
         return self.vectors.get(ids)
 
     def dense_search(
-        self,
-        query: str,
-        k: int,
-        where: dict[str, Any] | None = None,
-        keep: Callable[[StoredChunk], bool] | None = None,
+        self, query: str, k: int, where: ChunkFilter | None = None
     ) -> list[tuple[StoredChunk, float]]:
-        """The k nearest chunks that pass the filter (`where` for Chroma and `keep`, the same test in
-        Python: see VectorStore.search, which also answers [] for an empty store)."""
-        return self.vectors.search(self.embedder.embed_query(query), k, where, keep)
+        """The k nearest chunks that pass the filter (assistant/store/dense.py)."""
+        return DenseSearch(self.vectors, self.records).search(self.embedder.embed_query(query), k, where)
 
-    def lexical_search(
-        self, query: str, k: int, where: LexicalFilter | None = None
-    ) -> list[tuple[str, float]]:
+    def lexical_search(self, query: str, k: int, where: ChunkFilter | None = None) -> list[tuple[str, float]]:
         return self.lexical.search(query, k, where)
 
     def idf(self, term: str) -> float:
