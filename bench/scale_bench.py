@@ -14,12 +14,18 @@ fill. Figures at each size:
 - sync of 10 new articles (real files, real embedding): total seconds and the embedding part, measured
   on the same texts in the same run; the store part is the difference;
 - no-op sync of the same folder;
-- resident memory (VmRSS) of this process after serving, and the index size on disk.
+- resident memory (VmRSS) of this process after serving, and the index size on disk;
+- with --server, the retrieval again with the vectors served by `chroma run` on the same data (server
+  mode), and the server's resident memory.
+
+--keep keeps the filled indexes; --reuse measures kept ones again without filling them (each run syncs
+10 more new articles into them).
 
 Targets at 1M chunks: retrieval p50 <= 300 ms, sync of 10 articles <= 10 s + their embedding time, no-op
 sync <= 5 s, memory <= 6 GB.
 
     .venv/bin/python bench/scale_bench.py [--sizes 10000 100000 1000000] [--out bench/results/scale]
+        [--keep] [--reuse] [--server]
 """
 
 from __future__ import annotations
@@ -43,13 +49,16 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 TARGETS = {"retrieval_p50_ms": 300, "sync10_store_s": 10, "noop_sync_s": 5, "rss_gb": 6}
 
 
+SERVER_COLS = ["server_retrieval_p50_ms", "server_retrieval_p95_ms", "server_rss_gb"]
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(round(p * (len(s) - 1))))] if s else 0.0
 
 
-def rss_gb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def rss_gb(pid: int | str = "self") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024 / 1024
     return 0.0
@@ -138,9 +147,12 @@ def fill(index: Any, src: dict[str, Any], n_chunks: int, batch: int = 5000) -> f
 
 
 def new_articles(folder: Path, n: int) -> Path:
+    """n new articles in a new folder (new names at each run, so that a kept index takes them as new)."""
+    run = time.strftime("%Y%m%d%H%M%S")
+    folder = folder / run
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(n):
-        (folder / f"new{i}.md").write_text(
+        (folder / f"new{run}_{i}.md").write_text(
             f"---\ntitle: Harbour plan {i} approved\npublished: 2025-03-{1 + i:02d}\n---\n"
             + " ".join(
                 f"The harbour board of Portwen{i} approved plan {i}-{j} on Tuesday after a long debate about costs."
@@ -152,7 +164,9 @@ def new_articles(folder: Path, n: int) -> Path:
     return folder
 
 
-def measure(size: int, src: dict[str, Any], questions: list[Any], work: Path) -> dict[str, Any]:
+def measure(
+    size: int, src: dict[str, Any], questions: list[Any], work: Path, reuse: bool, server: bool
+) -> dict[str, Any]:
     from assistant.chunking import chunk_article
     from assistant.corpus import load_paths
     from assistant.service import Assistant
@@ -160,13 +174,18 @@ def measure(size: int, src: dict[str, Any], questions: list[Any], work: Path) ->
     from assistant.store.sync import embed_text
 
     index_dir = work / f"idx-{size}"
-    shutil.rmtree(index_dir, ignore_errors=True)
     settings = Settings(index_dir=index_dir, corpus_dirs=[])
     settings.llm.backend = "extractive"
-    a = Assistant.from_settings(settings, with_llm=False)
-    build_s = fill(a.index, src, size)
+    build_s: float | None = None
+    if not (reuse and index_dir.exists()):
+        shutil.rmtree(index_dir, ignore_errors=True)
+        a = Assistant.from_settings(settings, with_llm=False)
+        build_s = fill(a.index, src, size)
     a = Assistant.from_settings(settings, with_llm=False)  # a fresh process's view of the store
     a.index.embedder.embed_query("warm up")
+    t = time.perf_counter()  # the first query loads the vector index into memory
+    a.search.search(questions[0].question, today=questions[0].date)
+    first_s = time.perf_counter() - t
     retrieval: list[float] = []
     answer: list[float] = []
     for q in questions:
@@ -200,7 +219,8 @@ def measure(size: int, src: dict[str, Any], questions: list[Any], work: Path) ->
     row = {
         "chunks": a.index.vectors.count(),
         "articles": a.index.records.count(),
-        "build_s": round(build_s, 1),
+        "build_s": round(build_s, 1) if build_s is not None else None,
+        "first_query_s": round(first_s, 2),
         "retrieval_p50_ms": round(pct(retrieval, 0.5), 1),
         "retrieval_p95_ms": round(pct(retrieval, 0.95), 1),
         "answer_p50_ms": round(pct(answer, 0.5), 1),
@@ -213,8 +233,71 @@ def measure(size: int, src: dict[str, Any], questions: list[Any], work: Path) ->
         "rss_gb": round(rss_gb(), 2),
         "disk_gb": round(du_gb(index_dir), 2),
     }
+    if server:
+        del a
+        row.update(measure_server(index_dir, questions))
     print(json.dumps(row), flush=True)
     return row
+
+
+def measure_server(index_dir: Path, questions: list[Any]) -> dict[str, Any]:
+    """The same retrieval with the vectors served by `chroma run` on the same data (server mode): its
+    latencies and the server's own resident memory (the serving process's is measured above)."""
+    import gc
+
+    import httpx
+    from chromadb.api.client import SharedSystemClient
+
+    from assistant.service import Assistant
+    from assistant.settings import Settings
+
+    gc.collect()
+    SharedSystemClient.clear_system_cache()  # this process lets go of the embedded store
+    port = free_port()
+    exe = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
+    proc = subprocess.Popen(
+        [exe, "run", "--path", str(index_dir / "chroma"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        settings = Settings(index_dir=index_dir, corpus_dirs=[])
+        settings.llm.backend = "extractive"
+        settings.store.mode = "server"
+        settings.store.port = port
+        a = Assistant.from_settings(settings, with_llm=False)
+        a.index.embedder.embed_query("warm up")
+        t = time.perf_counter()
+        a.search.search(questions[0].question, today=questions[0].date)
+        first_s = time.perf_counter() - t
+        retrieval = []
+        for q in questions:
+            t = time.perf_counter()
+            a.search.search(q.question, k=settings.retrieval.rerank_candidates, today=q.date)
+            retrieval.append((time.perf_counter() - t) * 1000)
+        return {
+            "server_first_query_s": round(first_s, 2),
+            "server_retrieval_p50_ms": round(pct(retrieval, 0.5), 1),
+            "server_retrieval_p95_ms": round(pct(retrieval, 0.95), 1),
+            "server_rss_gb": round(rss_gb(proc.pid), 2),
+        }
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def plot(rows: list[dict[str, Any]], out: Path) -> None:
@@ -265,10 +348,15 @@ def table(rows: list[dict[str, Any]]) -> str:
         "rss_gb",
         "disk_gb",
     ]
+    cols += [c for c in SERVER_COLS if any(c in r for r in rows)]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
         lines.append(
-            "| " + " | ".join(f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]) for c in cols) + " |"
+            "| "
+            + " | ".join(
+                "-" if r.get(c) is None else f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]) for c in cols
+            )
+            + " |"
         )
     return "\n".join(lines)
 
@@ -282,6 +370,8 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=60)
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "scale")
     ap.add_argument("--keep", action="store_true", help="keep the filled indexes")
+    ap.add_argument("--reuse", action="store_true", help="measure indexes kept by an earlier --keep run")
+    ap.add_argument("--server", action="store_true", help="also measure retrieval in server mode")
     ap.add_argument(
         "--also", type=Path, nargs="*", default=[], help="rows of earlier runs (their JSON) to show too"
     )
@@ -293,7 +383,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     rows = []
     for size in args.sizes:
-        rows.append(measure(size, src, questions, args.work))
+        rows.append(measure(size, src, questions, args.work, args.reuse, args.server))
         if not args.keep:
             shutil.rmtree(args.work / f"idx-{size}", ignore_errors=True)
     for earlier in args.also:
