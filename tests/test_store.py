@@ -85,12 +85,39 @@ def test_a_chunk_whose_article_has_no_record_is_not_found(
     index = open_index(local_settings, embedder)
     index.sync([write_corpus(local_settings.corpus_dirs[0])])
     assert index.dense_search("volcano eruption", 1)[0][0].article_id == VOLCANO
+    assert any(cid.startswith(VOLCANO + ":") for cid, _ in index.lexical_search("volcano erupted", 10))
     index.records.delete([VOLCANO])
+    assert not any(cid.startswith(VOLCANO + ":") for cid, _ in index.lexical_search("volcano erupted", 10))
     assert VOLCANO not in {c.article_id for c, _ in index.dense_search("volcano eruption", 10)}
     assert VOLCANO not in {
         c.article_id
         for c, _ in index.dense_search("volcano eruption", 10, ChunkFilter(lo=20240317, hi=20240317))
     }
+
+
+def test_a_chunk_read_while_a_sync_rewrote_its_article_is_not_returned(
+    local_settings: Settings, embedder: SentenceEmbedder
+) -> None:
+    """Search reads the vectors, the records and the chunks one after the other; a chunk whose stored
+    date no longer matches its record (a sync changed the article in between) is dropped, not returned
+    with a date its filter did not check."""
+    index = open_index(local_settings, embedder)
+    index.sync([write_corpus(local_settings.corpus_dirs[0])])
+    f = ChunkFilter(lo=20240317, hi=20240317)
+    assert [c.article_id for c, _ in index.dense_search("volcano eruption", 1, f)] == [VOLCANO]
+    index.records.update(VOLCANO, published=20240318)  # as if re-synced with a new date
+    assert index.dense_search("volcano eruption", 1, f) == []
+    assert VOLCANO not in {c.article_id for c, _ in index.dense_search("volcano eruption", 10)}
+
+
+def test_a_range_that_ends_before_it_starts_asks_nothing(
+    local_settings: Settings, embedder: SentenceEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = open_index(local_settings, embedder)
+    index.sync([write_corpus(local_settings.corpus_dirs[0])])
+    calls = spy_queries(index, monkeypatch)
+    assert index.dense_search("volcano eruption", 3, ChunkFilter(lo=20240318, hi=20240317)) == []
+    assert calls == []
 
 
 @pytest.mark.parametrize(

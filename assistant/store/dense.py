@@ -34,17 +34,29 @@ class DenseSearch:
     def search(
         self, vector: list[float], k: int, where: ChunkFilter | None = None
     ) -> list[tuple[StoredChunk, float]]:
-        """The k nearest chunks that pass the filter, with their cosine similarity, nearest first."""
-        if k <= 0:
-            return []
+        """The k nearest chunks that pass the filter, with their cosine similarity, nearest first (equal
+        similarities by chunk id)."""
         f = where or ChunkFilter()
+        if k <= 0 or f.impossible:
+            return []
         n = max(k, self.wide)
         wide = self.vectors.nearest(vector, n)
         kept = self._passing(wide, f)
-        if len(kept) < k and len(wide) == n and not f.empty:
-            kept = self._passing(self.vectors.nearest(vector, k, where_of(f)), f)
+        if len(kept) < k and not f.empty and (len(wide) == n or self.vectors.count() > len(wide)):
+            # asks for more than k: a chunk left by a killed sync (no record) may be among them
+            kept = self._passing(self.vectors.nearest(vector, 2 * k, where_of(f)), f)
+        kept.sort(key=lambda hit: (-hit[1], hit[0]))
         sims = dict(kept[:k])
-        return [(c, sims[c.id]) for c in self.vectors.get(list(sims))]
+        chunks = self.vectors.get(list(sims))
+        # The stores are read one after the other: a sync that rewrote an article in between (same
+        # chunk ids, new date or source) is caught here, on what is returned.
+        facets = self.records.facets({c.article_id for c in chunks})
+        return [
+            (c, sims[c.id])
+            for c in chunks
+            if facets.get(c.article_id) == (c.published, c.source)
+            and f.passes(c.article_id, c.published, c.source)
+        ]
 
     def _passing(self, hits: list[tuple[str, float]], f: ChunkFilter) -> list[tuple[str, float]]:
         facets = self.records.facets({article_of(cid) for cid, _ in hits})

@@ -4,6 +4,7 @@ store translates it to its own query language)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -17,10 +18,23 @@ class ChunkFilter:
     def empty(self) -> bool:
         return not (self.lo or self.hi or self.sources or self.exclude_articles)
 
+    @property
+    def impossible(self) -> bool:
+        """No chunk can pass (a range that ends before it starts)."""
+        return bool(self.lo and self.hi and self.lo > self.hi)
+
+    @cached_property
+    def _sources(self) -> frozenset[str]:
+        return frozenset(self.sources)
+
+    @cached_property
+    def _excluded(self) -> frozenset[str]:
+        return frozenset(self.exclude_articles)
+
     def passes(self, article_id: str, published: int, source: str) -> bool:
         return (
             (not self.lo or published >= self.lo)
             and (not self.hi or published <= self.hi)
-            and (not self.sources or source in self.sources)
-            and article_id not in self.exclude_articles
+            and (not self.sources or source in self._sources)
+            and article_id not in self._excluded
         )

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.chunking import CHUNKER_VERSION, Chunk, chunk_article
+from assistant.chunking import CHUNKER_VERSION, Chunk, article_of, chunk_article
 from assistant.corpus.files import Article, ArticleError, Failure, check_text_size, load_paths, one_line
 from assistant.locks import writer_lock
 from assistant.providers import SentenceEmbedder
@@ -282,7 +282,11 @@ class Index:
         return DenseSearch(self.vectors, self.records).search(self.embedder.embed_query(query), k, where)
 
     def lexical_search(self, query: str, k: int, where: ChunkFilter | None = None) -> list[tuple[str, float]]:
-        return self.lexical.search(query, k, where)
+        """The k best chunks by BM25 whose article is indexed (its record is the commit point, as in
+        dense search)."""
+        hits = self.lexical.search(query, k, where)
+        indexed = self.records.present({article_of(cid) for cid, _ in hits})
+        return [(cid, score) for cid, score in hits if article_of(cid) in indexed]
 
     def idf(self, term: str) -> float:
         return self.lexical.idf(term)

@@ -50,7 +50,7 @@ def _days(lo: int, hi: int) -> list[int] | None:
     """Every day from lo to hi (YYYYMMDD), or None when that is more than _DAYS_AS_LIST days."""
     try:
         first, last = from_ymd(lo), from_ymd(hi)
-    except ValueError:  # not a real date: the range is asked as a range
+    except (ValueError, OverflowError):  # not a real date: the range is asked as a range
         return None
     n = (last - first).days + 1
     return [to_ymd(first + timedelta(days=i)) for i in range(n)] if 0 < n <= _DAYS_AS_LIST else None
