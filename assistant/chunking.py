@@ -33,6 +33,11 @@ def chunk_id(article_id: str, n: int) -> str:
     return f"{article_id}:{n}"
 
 
+def chunk_ids(article_id: str, n_chunks: int) -> list[str]:
+    """The ids of an article's chunks (chunk_article numbers them from 0)."""
+    return [chunk_id(article_id, n) for n in range(n_chunks)]
+
+
 def article_of(chunk_id: str) -> str:
     """The article a chunk id belongs to (the inverse of chunk_id)."""
     return chunk_id.rsplit(":", 1)[0]

@@ -29,7 +29,9 @@ def spy_queries(index: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     real = index.vectors.collection.query
 
     def query(*args: Any, **kwargs: Any) -> Any:
-        calls.append(kwargs.get("where"))
+        """Each query as (where, sorted ids it is restricted to, or None)."""
+        ids = kwargs.get("ids")
+        calls.append((kwargs.get("where"), sorted(ids) if ids is not None else None))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(index.vectors.collection, "query", query)
@@ -46,35 +48,70 @@ def test_a_filter_most_chunks_pass_is_applied_to_an_unfiltered_query(
     f = ChunkFilter(hi=20991231)
     calls = spy_queries(index, monkeypatch)
     fast = index.dense_search("volcano eruption", 2, f)
-    assert calls == [None]
+    assert calls == [(None, None)]
     vector = embedder.embed_query("volcano eruption")
     slow = index.vectors.nearest(vector, 2, where_of(f))
     assert [(c.id, round(s, 5)) for c, s in fast] == [(cid, round(s, 5)) for cid, s in slow]
     assert len(fast) == 2
 
 
-def test_a_selective_filter_falls_back_to_the_filtered_query(
-    local_settings: Settings, embedder: SentenceEmbedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """When fewer than k of the unfiltered neighbours pass, the filtered Chroma query runs."""
-    corpus = write_corpus(local_settings.corpus_dirs[0])
+def quakes_and_volcano(settings: Settings, embedder: SentenceEmbedder) -> Any:
+    """Twelve undated quake articles nearer to "earthquake shakes the coast" than the one dated article
+    (the volcano, 2024-03-17)."""
+    corpus = write_corpus(settings.corpus_dirs[0])
     for i in range(12):
         (corpus / f"quake{i}.txt").write_text(
             f"Earthquake {i} shakes the coast\nA volcano erupted after quake {i}.\n"
         )
-    index = open_index(local_settings, embedder)
+    index = open_index(settings, embedder)
     index.sync([corpus])
+    return index
+
+
+def test_a_selective_filter_searches_among_the_ids_its_records_list(
+    local_settings: Settings, embedder: SentenceEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When fewer than k of the unfiltered neighbours pass, the search runs again among the chunks of
+    the articles the records list for the filter (no Chroma `where`)."""
+    index = quakes_and_volcano(local_settings, embedder)
     monkeypatch.setattr(DenseSearch, "wide", 8)  # fewer than the quake chunks
     calls = spy_queries(index, monkeypatch)
-    f = ChunkFilter(lo=20240317, hi=20240317)  # only the volcano article is dated
-    got = index.dense_search("earthquake shakes the coast", 1, f)  # the quakes are nearer
-    assert calls == [None, {"published": {"$in": [20240317]}}]
+    f = ChunkFilter(lo=20240317, hi=20240317)
+    got = index.dense_search("earthquake shakes the coast", 1, f)
+    volcano_chunks = sorted(cid for cid in index.vectors.get_all([])["ids"] if cid.startswith(VOLCANO + ":"))
+    assert volcano_chunks and calls == [(None, None), (None, volcano_chunks)]
     assert [c.article_id for c, _ in got] == [VOLCANO]
     calls.clear()
-    assert [
-        c.article_id for c, _ in index.dense_search("volcano eruption", 1, ChunkFilter(sources=("nowhere",)))
-    ] == []
-    assert calls == [None, {"source": {"$in": ["nowhere"]}}]
+    assert index.dense_search("earthquake", 1, ChunkFilter(sources=("nowhere",))) == []
+    assert calls == [(None, None)]  # no article of that source: nothing more to ask
+
+
+def test_a_filter_too_wide_for_ids_and_too_narrow_for_the_neighbours_asks_chroma_s_filter(
+    local_settings: Settings, embedder: SentenceEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = quakes_and_volcano(local_settings, embedder)
+    monkeypatch.setattr(DenseSearch, "wide", 1)  # then 10 (fewer than the quake chunks)
+    monkeypatch.setattr(DenseSearch, "id_cap", 0)  # any article is too many ids
+    calls = spy_queries(index, monkeypatch)
+    got = index.dense_search("earthquake shakes the coast", 1, ChunkFilter(lo=20240317, hi=20240317))
+    assert calls == [(None, None), (None, None), ({"published": {"$in": [20240317]}}, None)]
+    assert [c.article_id for c, _ in got] == [VOLCANO]
+
+
+def test_an_id_gone_from_the_vectors_meanwhile_falls_back_to_chroma_s_filter(
+    local_settings: Settings, embedder: SentenceEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The records listed an article whose chunks a sync deleted before the search reached Chroma
+    (which refuses an unknown id): the search asks by the filter instead, and still answers."""
+    index = quakes_and_volcano(local_settings, embedder)
+    rec = dict(index.records.manifest()[VOLCANO], n_chunks=1)
+    index.records.put({"gone.txt": rec}, {"gone.txt": "Gone."})
+    monkeypatch.setattr(DenseSearch, "wide", 8)
+    calls = spy_queries(index, monkeypatch)
+    got = index.dense_search("earthquake shakes the coast", 1, ChunkFilter(lo=20240317, hi=20240317))
+    assert [c.article_id for c, _ in got] == [VOLCANO]
+    assert [where for where, _ in calls] == [None, None, {"published": {"$in": [20240317]}}]
+    assert "gone.txt:0" in (calls[1][1] or [])
 
 
 def test_a_chunk_whose_article_has_no_record_is_not_found(

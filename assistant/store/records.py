@@ -92,6 +92,18 @@ class RecordStore(SQLiteFile):
     def present(self, ids: Iterable[str]) -> set[str]:
         return {r[0] for r in self._in("id", ids)}
 
+    def in_range(self, lo: int, hi: int, limit: int) -> list[tuple[str, int, str, int]]:
+        """(id, published, source, n_chunks) of at most `limit` articles published from lo to hi
+        (YYYYMMDD; 0: no bound; without a lower bound, undated articles are in)."""
+        where = " AND ".join(c for c, v in (("published >= ?", lo), ("published <= ?", hi)) if v) or "1"
+        args = [v for v in (lo, hi) if v]
+        return [
+            (str(r[0]), int(r[1]), str(r[2]), int(r[3]))
+            for r in self._rows(
+                f"SELECT id, published, source, n_chunks FROM articles WHERE {where} LIMIT ?", [*args, limit]
+            )
+        ]
+
     def facets(self, ids: Iterable[str]) -> dict[str, tuple[int, str]]:
         """id → (published, source) of the articles with these ids that are indexed: what a search
         filters on."""

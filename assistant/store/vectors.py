@@ -58,9 +58,10 @@ def _days(lo: int, hi: int) -> list[int] | None:
 
 def where_of(f: ChunkFilter | None) -> dict[str, Any] | None:
     """The filter as a Chroma `where`. Chroma answers each clause of an `$and` on its own and then
-    intersects them, so a range written as `$gte` and `$lte` reads every chunk on either side of it (one
-    second at 1M chunks for a week's range); a bounded range is asked as the list of its days instead
-    (`published` always holds a real date, or 0 when unknown), which reads only the chunks inside it."""
+    intersects them, so a range written as `$gte` and `$lte` reads every chunk on either side of it (a
+    week at 1M chunks: 3 to 9 s); a bounded range is asked as the list of its days instead (`published`
+    always holds a real date, or 0 when unknown), which reads only the chunks inside it (0.45 to 0.8 s).
+    Dense search comes here last (store/dense.py)."""
     if f is None or f.empty:
         return None
     clauses: list[dict[str, Any]] = []
@@ -147,16 +148,25 @@ class VectorStore:
         return [by_id[i] for i in ids if i in by_id]
 
     def nearest(
-        self, vector: list[float], k: int, where: dict[str, Any] | None = None
+        self,
+        vector: list[float],
+        k: int,
+        where: dict[str, Any] | None = None,
+        among: Sequence[str] | None = None,
     ) -> list[tuple[str, float]]:
-        """The ids of the k nearest chunks (that match `where`) with their cosine similarity, nearest
-        first; fewer when the store holds fewer. Only ids and distances are read: reading the texts and
-        metadata of the neighbours costs ten times the vector search (1,000 neighbours at 11k chunks:
-        126 ms against 12 ms), so callers fetch the few they keep with get()."""
-        if k <= 0:
+        """The ids of the k nearest chunks (that match `where`, and are `among` these ids) with their
+        cosine similarity, nearest first; fewer when the store holds fewer. Only ids and distances are
+        read: reading the texts and metadata of the neighbours costs ten times the vector search (1,000
+        neighbours at 11k chunks: 126 ms against 12 ms), so callers fetch the few they keep with get().
+        Chroma refuses (InternalError) an id in `among` that it does not hold."""
+        if k <= 0 or (among is not None and not among):
             return []
         res = self.collection.query(
-            query_embeddings=[vector], n_results=k, where=where, include=["distances"]
+            query_embeddings=[vector],
+            n_results=k,
+            where=where,
+            ids=list(among) if among is not None else None,
+            include=["distances"],
         )
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0])]
 
