@@ -94,13 +94,22 @@ def fill(index: Any, src: dict[str, Any], n_chunks: int, batch: int = 5000) -> f
     from assistant.store.sync import embed_text
 
     got = src["got"]
-    ids, docs, metas = got["ids"], got["documents"], got["metadatas"]
-    base = np.asarray(got["embeddings"], dtype=np.float32)
+    # article by article, so that a last, partial copy holds whole articles (their records' chunk
+    # counts are then true)
+    order = sorted(
+        range(len(got["ids"])), key=lambda i: (got["metadatas"][i]["article_id"], got["metadatas"][i]["n"])
+    )
+    ids = [got["ids"][i] for i in order]
+    docs = [got["documents"][i] for i in order]
+    metas = [got["metadatas"][i] for i in order]
+    base = np.asarray(got["embeddings"], dtype=np.float32)[order]
     rng = np.random.default_rng(0)
     t0 = time.perf_counter()
     done, copy = 0, 0
     while done < n_chunks:
         take = min(len(ids), n_chunks - done)
+        while 0 < take < len(ids) and metas[take]["article_id"] == metas[take - 1]["article_id"]:
+            take += 1
         vecs = (
             base[:take]
             if copy == 0

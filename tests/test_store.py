@@ -99,11 +99,12 @@ def test_a_filter_too_wide_for_ids_and_too_narrow_for_the_neighbours_asks_chroma
 
 
 def test_an_id_gone_from_the_vectors_meanwhile_falls_back_to_chroma_s_filter(
-    local_settings: Settings, embedder: SentenceEmbedder, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, embedder: SentenceEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The records listed an article whose chunks a sync deleted before the search reached Chroma
-    (which refuses an unknown id): the search asks by the filter instead, and still answers."""
-    index = quakes_and_volcano(local_settings, embedder)
+    (which refuses an unknown id, embedded or served): the search asks by the filter instead, and still
+    answers."""
+    index = quakes_and_volcano(settings, embedder)
     rec = dict(index.records.manifest()[VOLCANO], n_chunks=1)
     index.records.put({"gone.txt": rec}, {"gone.txt": "Gone."})
     monkeypatch.setattr(DenseSearch, "wide", 8)
@@ -112,6 +113,47 @@ def test_an_id_gone_from_the_vectors_meanwhile_falls_back_to_chroma_s_filter(
     assert [c.article_id for c, _ in got] == [VOLCANO]
     assert [where for where, _ in calls] == [None, None, {"published": {"$in": [20240317]}}]
     assert "gone.txt:0" in (calls[1][1] or [])
+
+
+def test_a_store_failure_while_searching_among_ids_is_not_hidden(
+    local_settings: Settings, embedder: SentenceEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = quakes_and_volcano(local_settings, embedder)
+    monkeypatch.setattr(DenseSearch, "wide", 8)
+    real = index.vectors.collection.query
+
+    def query(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("ids") is not None:
+            raise RuntimeError("the store is down")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(index.vectors.collection, "query", query)
+    with pytest.raises(RuntimeError, match="the store is down"):
+        index.dense_search("earthquake shakes the coast", 1, ChunkFilter(lo=20240317, hi=20240317))
+
+
+def test_chunks_no_record_accounts_for_are_removed_by_the_next_sync(
+    local_settings: Settings, embedder: SentenceEmbedder
+) -> None:
+    """Records and vectors out of step without a killed sync (a records file replaced, a power cut
+    after SQLite's last commit): a stale tail chunk and a whole article without a record. The next sync
+    repairs both, to a clean build's state."""
+    corpus = write_corpus(local_settings.corpus_dirs[0])
+    index = open_index(local_settings, embedder)
+    index.sync([corpus])
+    vector = embedder.embed_query("stale tail")
+    meta = dict(index.vectors.collection.get(ids=[f"{VOLCANO}:0"], include=["metadatas"])["metadatas"][0])
+    index.vectors.upsert([f"{VOLCANO}:7"], [vector], ["stale tail"], [meta])
+    index.lexical.add([LexicalDoc(f"{VOLCANO}:7", VOLCANO, "stale tail", 20240317, "example.org")])
+    index.records.delete(["chess.txt"])
+    assert index.records.state().get("sync_state") == "clean"
+    report = index.sync([corpus])
+    assert report.added == 1  # chess.txt again
+    ids = sorted(index.vectors.ids())
+    assert f"{VOLCANO}:7" not in ids
+    assert ids == sorted(index.lexical.chunk_ids())
+    assert len(ids) == sum(int(m["n_chunks"]) for m in index.records.manifest().values())
+    assert index.sync([corpus]).chunks_embedded == 0
 
 
 def test_a_chunk_whose_article_has_no_record_is_not_found(
@@ -217,6 +259,8 @@ def test_the_chroma_where_and_the_python_test_agree_on_every_chunk(
         ChunkFilter(lo=20200101, hi=20240229),
         ChunkFilter(lo=20240301, hi=20240301, sources=("s0",)),
         ChunkFilter(exclude_articles=("d0.md", "chess.txt")),
+        ChunkFilter(sources=("s1",)),
+        ChunkFilter(hi=20240301, sources=("s0", "s1")),
     ]
     for f in filters:
         want = {
@@ -226,6 +270,7 @@ def test_the_chroma_where_and_the_python_test_agree_on_every_chunk(
         }
         got = set(index.vectors.collection.get(where=where_of(f), include=[])["ids"])
         assert got == want, f
+        assert set(DenseSearch(index.vectors, index.records)._ids_passing(f) or []) == want, f
         assert want, f  # each filter keeps something, so the comparison means something
 
 

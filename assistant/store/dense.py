@@ -26,7 +26,7 @@ from assistant.chunking import article_of, chunk_ids
 from assistant.corpus.files import one_line
 from assistant.store.filters import ChunkFilter
 from assistant.store.records import RecordStore
-from assistant.store.vectors import StoredChunk, VectorStore, where_of
+from assistant.store.vectors import MissingIds, StoredChunk, VectorStore, where_of
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +78,8 @@ class DenseSearch:
         if among is not None:
             try:
                 return self._passing(self.vectors.nearest(vector, 2 * k, among=among), f)
-            except Exception as e:  # noqa: BLE001 - a sync removed some of them meanwhile: ask by the filter
-                log.info(
-                    "dense search among the filter's ids failed (%s); asking by the filter", one_line(str(e))
-                )
+            except MissingIds as e:  # a sync removed some of them meanwhile: ask by the filter
+                log.info("dense search among the filter's ids: %s; asking by the filter", one_line(str(e)))
         else:
             n = 10 * self.wide
             wider = self.vectors.nearest(vector, n)
@@ -93,7 +91,7 @@ class DenseSearch:
     def _ids_passing(self, f: ChunkFilter) -> list[str] | None:
         """The ids of every chunk whose article passes the filter, or None when more than id_cap do."""
         ids: list[str] = []
-        rows = self.records.in_range(f.lo, f.hi, self.id_cap + 1)
+        rows = self.records.in_range(f.lo, f.hi, f.sources, self.id_cap + 1)
         if len(rows) > self.id_cap:
             return None
         for aid, published, source, n_chunks in rows:

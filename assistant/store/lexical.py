@@ -149,15 +149,21 @@ class LexicalStore:
 
     def delete_articles(self, article_ids: Iterable[str]) -> None:
         """Deletes every chunk of these articles, committed."""
-        ids = list(article_ids)
-        if not ids:
+        self._delete_where("article_id", list(article_ids))
+
+    def delete_chunks(self, chunk_ids: Iterable[str]) -> None:
+        """Deletes these chunks, committed."""
+        self._delete_where("chunk_id", list(chunk_ids))
+
+    def _delete_where(self, field: str, values: list[str]) -> None:
+        if not values:
             return
         import tantivy
 
         w = self._w()
-        for part in range(0, len(ids), 1000):
+        for part in range(0, len(values), 1000):
             w.delete_documents_by_query(
-                tantivy.Query.term_set_query(self._schema, "article_id", ids[part : part + 1000])
+                tantivy.Query.term_set_query(self._schema, field, values[part : part + 1000])
             )
         self.commit()
 

@@ -4,7 +4,7 @@ Several processes read it at once; one writes at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS articles (
     text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS articles_by_published ON articles (published);
+CREATE INDEX IF NOT EXISTS articles_by_source ON articles (source, published);
 CREATE TABLE IF NOT EXISTS failures (
     id TEXT PRIMARY KEY,
     fingerprint TEXT NOT NULL,
@@ -92,11 +93,18 @@ class RecordStore(SQLiteFile):
     def present(self, ids: Iterable[str]) -> set[str]:
         return {r[0] for r in self._in("id", ids)}
 
-    def in_range(self, lo: int, hi: int, limit: int) -> list[tuple[str, int, str, int]]:
+    def in_range(
+        self, lo: int, hi: int, sources: Sequence[str], limit: int
+    ) -> list[tuple[str, int, str, int]]:
         """(id, published, source, n_chunks) of at most `limit` articles published from lo to hi
-        (YYYYMMDD; 0: no bound; without a lower bound, undated articles are in)."""
-        where = " AND ".join(c for c, v in (("published >= ?", lo), ("published <= ?", hi)) if v) or "1"
-        args = [v for v in (lo, hi) if v]
+        (YYYYMMDD; 0: no bound; without a lower bound, undated articles are in), from these sources
+        (any when none, or more than _IN of them)."""
+        clauses = [c for c, v in (("published >= ?", lo), ("published <= ?", hi)) if v]
+        args: list[Any] = [v for v in (lo, hi) if v]
+        if sources and len(sources) <= _IN:  # more are left to the caller's own test
+            clauses.append(f"source IN ({','.join('?' * len(sources))})")
+            args += list(sources)
+        where = " AND ".join(clauses) or "1"
         return [
             (str(r[0]), int(r[1]), str(r[2]), int(r[3]))
             for r in self._rows(

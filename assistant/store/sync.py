@@ -313,11 +313,13 @@ class Index:
         self.records.set_state(**changes)
 
     def _remove_orphans(self, manifest: dict[str, dict[str, Any]]) -> int:
-        """Chunks of articles without a record (a sync killed midway): lexical first, then vectors."""
-        orphans = sorted(self.vectors.article_ids() - set(manifest))
-        self.lexical.delete_articles(orphans)
-        self.vectors.delete_articles(orphans)
-        return len(orphans)
+        """Chunks no record accounts for (an article without a record, or beyond its record's count: a
+        sync killed midway): lexical entries first, then vectors. Reads every chunk id (for repairs)."""
+        expected = set(self._chunk_ids(manifest, manifest))
+        stray = sorted(set(self.vectors.ids()) - expected)
+        self.lexical.delete_chunks(sorted(set(self.lexical.chunk_ids()) - expected))
+        self.vectors.delete_ids(stray)
+        return len(stray)
 
     @staticmethod
     def _chunk_ids(article_ids: Iterable[str], manifest: dict[str, dict[str, Any]]) -> list[str]:
@@ -350,7 +352,11 @@ class Index:
         owners = {aid: str(m.get("path", "")) for aid, m in manifest.items()}
         loaded = load_paths(paths, self.settings.max_file_bytes, self.settings.corpus, owners=owners)
         report.failed = list(loaded.failed)
-        crashed = self.records.state().get("sync_state") == "running"
+        # A killed sync leaves the state "running". Chunks no record accounts for, left any other way (a
+        # records file lost or replaced, a power cut after SQLite's last commit), show in the counts.
+        crashed = self.records.state().get("sync_state") == "running" or self.vectors.count() > sum(
+            int(m.get("n_chunks", 0)) for m in manifest.values()
+        )
         failures = self.failed_articles()
 
         def provably_gone(path: str) -> bool:
@@ -408,11 +414,12 @@ class Index:
             if crashed:
                 n = self._remove_orphans(manifest)
                 if n:
-                    log.info("removed the chunks of %d articles left by an interrupted sync", n)
-            for aid in gone:
-                self.lexical.delete_articles([aid])
-                self.vectors.delete_ids(self._chunk_ids([aid], manifest))
+                    log.info("removed %d chunks no article record accounts for (an interrupted sync)", n)
+            for aid in gone:  # the record first, as in _commit_group: a crash then leaves orphans only
+                old_chunks = self._chunk_ids([aid], manifest)
                 self.records.delete([aid])
+                self.lexical.delete_articles([aid])
+                self.vectors.delete_ids(old_chunks)
                 manifest.pop(aid, None)
                 report.removed += 1
                 self._reached("removed")

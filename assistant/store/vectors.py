@@ -17,6 +17,10 @@ _GET_PAGE = 5000
 _DAYS_AS_LIST = 400
 
 
+class MissingIds(LookupError):
+    """A search among ids met one the store does not hold."""
+
+
 @dataclass(frozen=True)
 class StoredChunk:
     id: str
@@ -158,21 +162,26 @@ class VectorStore:
         cosine similarity, nearest first; fewer when the store holds fewer. Only ids and distances are
         read: reading the texts and metadata of the neighbours costs ten times the vector search (1,000
         neighbours at 11k chunks: 126 ms against 12 ms), so callers fetch the few they keep with get().
-        Chroma refuses (InternalError) an id in `among` that it does not hold."""
+        An id in `among` that the store does not hold raises MissingIds."""
         if k <= 0 or (among is not None and not among):
             return []
-        res = self.collection.query(
-            query_embeddings=[vector],
-            n_results=k,
-            where=where,
-            ids=list(among) if among is not None else None,
-            include=["distances"],
-        )
+        try:
+            res = self.collection.query(
+                query_embeddings=[vector],
+                n_results=k,
+                where=where,
+                ids=list(among) if among is not None else None,
+                include=["distances"],
+            )
+        except Exception as e:
+            if among is not None and "error finding id" in str(e).lower():
+                raise MissingIds(str(e)) from e
+            raise
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0])]
 
-    def article_ids(self) -> set[str]:
-        """Every article that has chunks here (a full scan of the metadata: for repairs only)."""
-        return {str(m.get("article_id")) for m in self.get_all(["metadatas"])["metadatas"]}
+    def ids(self) -> list[str]:
+        """Every chunk id (a full read: for repairs only)."""
+        return list(self.get_all([])["ids"])
 
     # ---- writing ---------------------------------------------------------------------------------
 
