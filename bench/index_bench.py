@@ -23,11 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from assistant.chunking import chunk_article  # noqa: E402
 from assistant.corpus import load_paths  # noqa: E402
 from assistant.providers import make_chroma_client, make_embedder  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-from assistant.store import Index, embed_text  # noqa: E402
+from assistant.store import Index, texts_to_embed  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -53,11 +52,7 @@ def main() -> None:
         sample = Path(tmp) / "sample.jsonl"
         sample.write_text("\n".join(lines) + "\n", encoding="utf-8")
         arts = [a for _, a in load_paths([sample], settings.max_file_bytes).articles]
-        texts = [
-            embed_text(a.title, c.text)
-            for a in arts
-            for c in chunk_article(a, settings.chunks.size, settings.chunks.overlap)
-        ]
+        texts = texts_to_embed(arts, settings.chunks)
 
         t = time.perf_counter()
         embedder.encode(texts)

@@ -176,11 +176,10 @@ def new_articles(folder: Path, n: int) -> Path:
 def measure(
     size: int, src: dict[str, Any], questions: list[Any], work: Path, reuse: bool, server: bool
 ) -> dict[str, Any]:
-    from assistant.chunking import chunk_article
     from assistant.corpus import load_paths
     from assistant.service import Assistant
     from assistant.settings import Settings
-    from assistant.store.sync import embed_text
+    from assistant.store.sync import texts_to_embed
 
     index_dir = work / f"idx-{size}"
     settings = Settings(index_dir=index_dir, corpus_dirs=[])
@@ -207,11 +206,7 @@ def measure(
         answer.append((time.perf_counter() - t) * 1000)
     folder = new_articles(work / f"new-{size}", 10)
     arts = [x for _, x in load_paths([folder], settings.max_file_bytes).articles]
-    texts = [
-        embed_text(x.title, c.text)
-        for x in arts
-        for c in chunk_article(x, settings.chunks.size, settings.chunks.overlap)
-    ]
+    texts = texts_to_embed(arts, settings.chunks)
     t = time.perf_counter()
     a.index.embedder.encode(texts)
     embed_s = time.perf_counter() - t

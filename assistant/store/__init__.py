@@ -18,6 +18,7 @@ from assistant.store.sync import (
     ProgressFn,
     SyncReport,
     embed_text,
+    texts_to_embed,
 )
 from assistant.store.vectors import StoredChunk
 
@@ -31,4 +32,5 @@ __all__ = [
     "StoredChunk",
     "SyncReport",
     "embed_text",
+    "texts_to_embed",
 ]

@@ -33,7 +33,7 @@ from assistant.chunking import CHUNKER_VERSION, Chunk, article_of, chunk_article
 from assistant.corpus.files import Article, ArticleError, Failure, check_text_size, load_paths, one_line
 from assistant.locks import writer_lock
 from assistant.providers import SentenceEmbedder
-from assistant.settings import Settings
+from assistant.settings import ChunkSettings, Settings
 from assistant.store.dense import DenseSearch
 from assistant.store.filters import ChunkFilter
 from assistant.store.lexical import LEXICAL_VERSION, LexicalDoc, LexicalStore
@@ -100,6 +100,14 @@ _RECORD_DEFAULTS: dict[str, Any] = {
 def embed_text(title: str, text: str) -> str:
     """What is embedded (and lexically indexed) for a chunk: the title gives it context."""
     return f"{title}\n{text}" if title else text
+
+
+def texts_to_embed(articles: Iterable[Article], chunks: ChunkSettings) -> list[str]:
+    """What a sync embeds for these articles, chunk by chunk (benchmarks time the embedding alone on
+    it)."""
+    return [
+        embed_text(a.title, c.text) for a in articles for c in chunk_article(a, chunks.size, chunks.overlap)
+    ]
 
 
 def _under(path: str, roots: Iterable[str]) -> bool:
