@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.embeddings import Embeddings
 
 from assistant import prompts
-from assistant.settings import PACKAGED_EMBEDDING_MODEL, EmbeddingSettings, Settings
+from assistant.settings import PACKAGED_EMBEDDING_MODEL, Backend, EmbeddingSettings, Settings, StoreMode
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -129,11 +129,11 @@ def make_chroma_client(settings: Settings) -> ClientAPI:
         raise MissingExtra("chromadb", "pip install chromadb") from e
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     match settings.store.mode:
-        case "local":
+        case StoreMode.LOCAL:
             path = settings.index_dir / "chroma"
             path.mkdir(parents=True, exist_ok=True)
             return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-        case "server":
+        case StoreMode.SERVER:
             try:
                 client = chromadb.HttpClient(
                     host=settings.store.host, port=settings.store.port, settings=chroma_settings
@@ -150,29 +150,29 @@ def make_chroma_client(settings: Settings) -> ClientAPI:
 
 
 LLM_LABELS = {
-    "extractive": "quotes only (extractive, no LLM)",
-    "llamacpp": "local LLM (llama.cpp)",
-    "ollama": "Ollama",
-    "openai": "OpenAI-compatible API",
+    Backend.EXTRACTIVE: "quotes only (extractive, no LLM)",
+    Backend.LLAMACPP: "local LLM (llama.cpp)",
+    Backend.OLLAMA: "Ollama",
+    Backend.OPENAI: "OpenAI-compatible API",
 }
 
 
-def make_chat_model(settings: Settings) -> tuple[str, Any]:
-    """(backend name, LangChain chat model or None for the extractive answerer)."""
+def make_chat_model(settings: Settings) -> tuple[Backend, Any]:
+    """(backend, LangChain chat model or None for the extractive answerer)."""
     cfg = settings.llm
-    backend = cfg.backend
-    if backend == "auto":
+    backend = Backend(cfg.backend)
+    if backend == Backend.AUTO:
         try:
-            return "llamacpp", _llamacpp(settings)
+            return Backend.LLAMACPP, _llamacpp(settings)
         except (MissingExtra, ConfigError) as e:
             log.warning("local LLM unavailable (%s); answering with quotes only", e)
-            return "extractive", None
+            return Backend.EXTRACTIVE, None
     match backend:
-        case "extractive":
-            return "extractive", None
-        case "llamacpp":
-            return "llamacpp", _llamacpp(settings)
-        case "ollama":
+        case Backend.EXTRACTIVE:
+            return Backend.EXTRACTIVE, None
+        case Backend.LLAMACPP:
+            return Backend.LLAMACPP, _llamacpp(settings)
+        case Backend.OLLAMA:
             try:
                 from langchain_ollama import ChatOllama
             except ImportError as e:
@@ -180,8 +180,8 @@ def make_chat_model(settings: Settings) -> tuple[str, Any]:
             kwargs: dict[str, Any] = {"model": cfg.model or "qwen2.5:1.5b", "temperature": cfg.temperature}
             if cfg.base_url:
                 kwargs["base_url"] = cfg.base_url
-            return "ollama", ChatOllama(num_predict=cfg.max_tokens, **kwargs)
-        case "openai":
+            return Backend.OLLAMA, ChatOllama(num_predict=cfg.max_tokens, **kwargs)
+        case Backend.OPENAI:
             try:
                 from langchain_openai import ChatOpenAI
             except ImportError as e:
@@ -190,7 +190,7 @@ def make_chat_model(settings: Settings) -> tuple[str, Any]:
                 ) from e
             if not cfg.model:
                 raise ConfigError("ASSISTANT_LLM__MODEL must name the model for the openai backend")
-            return "openai", ChatOpenAI(
+            return Backend.OPENAI, ChatOpenAI(
                 model=cfg.model,
                 base_url=cfg.base_url or None,
                 api_key=cfg.api_key or os.environ.get("OPENAI_API_KEY") or "none",  # type: ignore[arg-type]

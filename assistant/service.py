@@ -1,5 +1,5 @@
 """The composition root: builds the whole assistant from settings (``Assistant.from_settings``) and
-answers through the chain of ``assistant.chain``."""
+assembles the question's chain (``assistant.ask.chain``) from its steps."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +16,16 @@ from langchain_core.runnables import Runnable
 
 from assistant import prompts
 from assistant.answer.gate import SupportGate
-from assistant.answer.models import Fitted, RerankModel, load_fitted
+from assistant.answer.models import Fitted, load_fitted
 from assistant.answer.scoring import SentenceScorer
-from assistant.answer.types import Answer, Citation, Source, Support, make_sources
-from assistant.chain import Request, build_chain
-from assistant.dates import from_ymd
+from assistant.answer.types import Answer, Citation, Source, Support
+from assistant.ask.chain import ChainParts, Request, build_chain
+from assistant.ask.rank import Ranker
+from assistant.ask.retrieve import Filters, HybridRetriever, HybridSearch
+from assistant.ask.rewrite import Standalone, Turn, standalone
+from assistant.ask.verify import QuoteCheck
 from assistant.providers import LLM_LABELS, ConfigError, make_chat_model, make_chroma_client, make_embedder
-from assistant.retrieve import Filters, HybridRetriever, HybridSearch, document_to_chunk
-from assistant.rewrite import Standalone, Turn, standalone
-from assistant.settings import Settings
+from assistant.settings import Backend, Settings
 from assistant.store import Index, ProgressFn, SyncReport
 
 log = logging.getLogger(__name__)
@@ -35,13 +37,11 @@ class Assistant:
     index: Index
     search: HybridSearch
     retriever: HybridRetriever
-    scorer: SentenceScorer
-    reranker: RerankModel = field(default_factory=RerankModel)
-    gate: SupportGate = field(default_factory=SupportGate)
+    ranker: Ranker
     fitted: Fitted = field(default_factory=Fitted)
-    backend: str = "extractive"
+    backend: Backend = Backend.EXTRACTIVE
     chat_model: Any = None
-    _chains: dict[str, Runnable] = field(default_factory=dict)
+    _chains: dict[Backend, Runnable] = field(default_factory=dict)
 
     @classmethod
     def from_settings(
@@ -60,15 +60,19 @@ class Assistant:
         index = Index(settings, embedder, client)
         search = HybridSearch(index, settings.retrieval)
         retriever = HybridRetriever(search=search, k=settings.retrieval.k)
-        backend, model = make_chat_model(settings) if with_llm else ("extractive", None)
+        backend, model = make_chat_model(settings) if with_llm else (Backend.EXTRACTIVE, None)
+        scorer = SentenceScorer(
+            embedder, idf=index.idf, model=fitted.sentence, max_embedded=settings.answer.max_embedded
+        )
+        ranker = Ranker(
+            scorer, fitted.rerank, SupportGate(fitted.support), settings.retrieval.k, lambda: index.newest
+        )
         return cls(
             settings=settings,
             index=index,
             search=search,
             retriever=retriever,
-            scorer=SentenceScorer(embedder, idf=index.idf, model=fitted.sentence),
-            reranker=fitted.rerank,
-            gate=SupportGate(fitted.support),
+            ranker=ranker,
             fitted=fitted,
             backend=backend,
             chat_model=model,
@@ -76,17 +80,14 @@ class Assistant:
 
     def with_fitted(self, fitted: Fitted) -> Assistant:
         """The same assistant (index, models, chat model) answering with other fitted weights."""
-        scorer = SentenceScorer(
-            self.scorer.embedder, self.scorer.idf, fitted.sentence, self.scorer.max_embedded
-        )
-        return replace(
-            self,
-            scorer=scorer,
-            reranker=fitted.rerank,
-            gate=SupportGate(fitted.support),
-            fitted=fitted,
-            _chains={},
-        )
+        old = self.ranker.scorer
+        scorer = SentenceScorer(old.embedder, old.idf, fitted.sentence, old.max_embedded)
+        ranker = replace(self.ranker, scorer=scorer, reranker=fitted.rerank, gate=SupportGate(fitted.support))
+        return replace(self, ranker=ranker, fitted=fitted, _chains={})
+
+    @property
+    def scorer(self) -> SentenceScorer:
+        return self.ranker.scorer
 
     @property
     def min_support(self) -> float:
@@ -96,7 +97,7 @@ class Assistant:
 
     @property
     def backend_label(self) -> str:
-        return LLM_LABELS.get(self.backend, self.backend)
+        return LLM_LABELS.get(self.backend, str(self.backend))
 
     # ---- indexing ------------------------------------------------------------------------------
 
@@ -105,44 +106,52 @@ class Assistant:
 
     # ---- answering -----------------------------------------------------------------------------
 
-    def chain(self, backend: str | None = None) -> Runnable:
-        backend = backend or self.backend
-        if backend not in self._chains:
-            self._chains[backend] = build_chain(self, backend)
-        return self._chains[backend]
+    def chain(self, backend: Backend | str | None = None) -> Runnable:
+        b = Backend(backend or self.backend)
+        if b not in self._chains:
+            model = self.chat_model if b != Backend.EXTRACTIVE else None
+            self._chains[b] = build_chain(
+                ChainParts(
+                    rewrite=partial(self._rewrite, model=model),
+                    retriever=self.retriever,
+                    candidates=max(self.settings.retrieval.k, self.settings.retrieval.rerank_candidates),
+                    ranker=self.ranker,
+                    verify=QuoteCheck(self.index),
+                    answer=self.settings.answer,
+                    min_support=self.min_support,
+                    backend=b,
+                    chat_model=model,
+                )
+            )
+        return self._chains[b]
+
+    @staticmethod
+    def _rewrite(question: str, history: Sequence[Turn], model: Any) -> Standalone:
+        return standalone(question, history, model, prompts.load("condense") if model is not None else "")
 
     def standalone(
-        self, question: str, history: Sequence[Turn] = (), backend: str | None = None
+        self, question: str, history: Sequence[Turn] = (), backend: Backend | str | None = None
     ) -> Standalone:
         """The question as it is searched for: a follow-up rewritten with the conversation (by the chat
         model when the backend has one, else by the rule)."""
-        model = self.chat_model if (backend or self.backend) != "extractive" else None
-        return standalone(question, history, model, prompts.load("condense") if model is not None else "")
+        model = self.chat_model if (backend or self.backend) != Backend.EXTRACTIVE else None
+        return self._rewrite(question, history, model)
 
-    def rerank(
+    def candidates_retriever(
         self,
-        question: str,
-        docs: list[Any],
-        today: date | None = None,
+        today: date | None,
+        filters: Filters | None,
+        *,
         k: int | None = None,
-        context: str = "",
-    ) -> tuple[list[Source], Support]:
-        """Retrieved chunks → the best k as numbered sources (sentence-level reranking), and the
-        estimate of whether they support an answer at all. context: the words of the question that came
-        from the conversation (they count half)."""
-        sources = make_sources([document_to_chunk(d) for d in docs], [d.metadata["score"] for d in docs])
-        reference = self.reference_date(today)
-        self.scorer.score(question, sources, context)
-        ranked = self.reranker.order(sources, reference)
-        support = self.gate.support(ranked[: self.settings.retrieval.k], reference)
-        return ranked[: k or self.settings.retrieval.k], support
-
-    def reference_date(self, today: date | None = None) -> date:
-        """The date articles' ages count from: today, or the newest indexed article when that is older
-        (an archive is judged by its own latest news, not by the calendar)."""
-        today = today or date.today()
-        newest = self.index.newest
-        return min(today, from_ymd(newest)) if newest else today
+        scope_from: str | None = None,
+    ) -> HybridRetriever:
+        """The retriever for the ranker's candidates (at least k of them)."""
+        return self.retriever.scoped(
+            k=max(k or 0, self.settings.retrieval.rerank_candidates),
+            today=today,
+            filters=filters or Filters(),
+            scope_from=scope_from,
+        )
 
     def rank(
         self,
@@ -153,41 +162,17 @@ class Assistant:
         filters: Filters | None = None,
     ) -> list[Source]:
         """The whole retrieval (hybrid search + reranking) for one standalone question."""
-        r = self.candidates_retriever(today, filters, k=k)
-        return self.rerank(question, r.invoke(question), today, k)[0]
+        docs = self.candidates_retriever(today, filters, k=k, scope_from=question).invoke(question)
+        return self.ranker.rank(question, docs, today, k)[0]
 
-    def candidates_retriever(
-        self,
-        today: date | None,
-        filters: Filters | None,
-        *,
-        k: int | None = None,
-        scope_from: str | None = None,
-    ) -> HybridRetriever:
-        """The retriever for the reranker's candidates (at least k of them)."""
-        return self.retriever.scoped(
-            k=max(k or 0, self.settings.retrieval.rerank_candidates),
-            today=today,
-            filters=filters or Filters(),
-            scope_from=scope_from,
-        )
+    def rerank(
+        self, question: str, docs: list[Any], today: date | None = None
+    ) -> tuple[list[Source], Support]:
+        return self.ranker.rank(question, docs, today)
 
     def article_texts(self, citations: Sequence[Citation]) -> dict[str, str]:
         """The stored text of every cited article ("" for one no longer indexed)."""
-        texts: dict[str, str] = {}
-        for c in citations:
-            if c.article_id not in texts:
-                art = self.index.article(c.article_id)
-                texts[c.article_id] = art.text if art else ""
-        return texts
-
-    def verified(self, citations: list[Citation]) -> list[Citation]:
-        """Every quote is checked against the stored article text; a mismatch is a bug, never shown."""
-        texts = self.article_texts(citations)
-        for c in citations:
-            if texts[c.article_id][c.start : c.end] != c.quote:  # pragma: no cover - invariant
-                raise AssertionError(f"citation {c.n} is not a verbatim span of {c.article_id}")
-        return citations
+        return QuoteCheck(self.index).texts(citations)
 
     def stream(
         self,

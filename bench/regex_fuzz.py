@@ -39,8 +39,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from assistant import answertype, rewrite, sentences, textutil, timescope  # noqa: E402
-from assistant.answer import citations, extractive, llm, quotes, refusal, scoring, types  # noqa: E402
+from assistant import sentences, textutil  # noqa: E402
+from assistant.answer import (  # noqa: E402
+    answertype,  # noqa: E402
+    boilerplate,
+    citations,
+    extractive,
+    llm,
+    quotes,
+    refusal,
+    scoring,
+    types,
+)
+from assistant.ask import rewrite, timescope  # noqa: E402
 from assistant.store import StoredChunk  # noqa: E402
 
 MODULES: tuple[ModuleType, ...] = (
@@ -52,6 +63,7 @@ MODULES: tuple[ModuleType, ...] = (
     citations,
     quotes,
     refusal,
+    boilerplate,
 )
 
 
@@ -312,8 +324,12 @@ def function_targets() -> list[Target]:
     kw_claims = tuple(_patterns_specs((citations, quotes, refusal, answertype, textutil)))
     kw_quotes = tuple(_patterns_specs((quotes,)))
     kw_refusal = tuple(_patterns_specs((refusal,)))
+    kw_boiler = tuple(_patterns_specs((boilerplate,)))
     q = "Who won the Halvard Prize?"
     targets = [
+        Target("boilerplate.is_boilerplate", boilerplate.is_boilerplate, kw_boiler),
+        Target("boilerplate.dateline_end", boilerplate.dateline_end, kw_boiler),
+        Target("timescope.time_intent", lambda t: timescope.time_intent(t, today), kw_time),
         Target("answertype.expected_kind", _expected_kind, kw_answer),
         Target("answertype.holds_kind(question)", _holds_kind_question, kw_answer),
         *(

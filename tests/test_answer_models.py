@@ -31,22 +31,40 @@ def test_extractive_answer_quotes_the_best_sentences_verbatim() -> None:
 def test_support_model_is_monotonic() -> None:
     m = load_fitted().support
     strong = SupportFeatures(
-        score=0.8, coverage=0.9, age=0.1, dense=0.7, lex=0.8, type=1.0, first_coverage=0.9
+        score=0.8, coverage=0.9, dense=0.7, lex=0.8, type=1.0, names=0.4, first_coverage=0.9
     )
     assert m.probability(strong) > m.probability(replace(strong, coverage=0.3, first_coverage=0.3))
-    assert m.probability(strong) > m.probability(replace(strong, age=2.0))  # 60 days old
     assert m.probability(strong) > m.probability(replace(strong, type=0.0))
+
+
+def test_support_reads_no_age() -> None:
+    """An article's age is no evidence that it answers: the estimate has no such feature, and the
+    gate gives an old and a new copy of the same passage the same support."""
+    assert "age" not in SupportFeatures.__dataclass_fields__
+    assert "w_age" not in SupportModel.__dataclass_fields__
+
+    def chunk(aid: str, published: int) -> StoredChunk:
+        text = "The bridge reopened after a repair costing $38 million. Traffic resumed at noon."
+        return StoredChunk(f"{aid}:0", aid, text, 0, len(text), "Bridge reopens", "", "", published)
+
+    gate = SupportGate(load_fitted().support)
+    probs = []
+    for published in (20150310, 20231127):
+        srcs = make_sources([chunk("x", published)], [0.04])
+        srcs[0].scores, srcs[0].coverage, srcs[0].best_parts = [0.8, 0.2], 0.9, (0.7, 0.8, 1.0, 0.2)
+        probs.append(gate.support(srcs).probability)
+    assert probs[0] == probs[1]
 
 
 def test_support_model_formula() -> None:
     """The estimate is the documented logistic model (hand-computed, not by the code under test)."""
-    m = SupportModel(w_score=1.0, w_coverage=2.0, w_age=-3.0, w_type=0.5, w_first_coverage=1.0, bias=-1.0)
-    f = SupportFeatures(score=0.5, coverage=0.5, age=0.5, dense=0.9, type=1.0, first_coverage=0.25)
+    m = SupportModel(w_score=1.0, w_coverage=2.0, w_names=-3.0, w_type=0.5, w_first_coverage=1.0, bias=-1.0)
+    f = SupportFeatures(score=0.5, coverage=0.5, names=0.5, dense=0.9, type=1.0, first_coverage=0.25)
     # z = 1*0.5 + 2*0.5 - 3*0.5 + 0.5*1 + 1*0.25 - 1 (dense has weight 0 here)
     assert math.isclose(m.probability(f), 1 / (1 + math.exp(0.25)))  # z = -0.25
 
 
-def test_reranker_puts_this_weeks_article_before_an_older_one_that_matches_as_well() -> None:
+def test_reranker_puts_this_weeks_article_first_only_when_the_question_asks_about_now() -> None:
     def chunk(aid: str, published: int) -> StoredChunk:
         text = "The dictionary picked its word of the year. It was chosen from lookups."
         return StoredChunk(f"{aid}:0", aid, text, 0, len(text), "Word of the year", "", "", published)
@@ -54,27 +72,33 @@ def test_reranker_puts_this_weeks_article_before_an_older_one_that_matches_as_we
     srcs = make_sources([chunk("old", 20221128), chunk("new", 20231127)], [0.04, 0.04])
     for s in srcs:
         s.scores, s.coverage, s.best_type = [0.8, 0.5], 0.9, 1.0
-    ranked = RerankModel().order(srcs, reference=date(2023, 11, 28))
+    ranked = RerankModel().order(srcs, reference=date(2023, 11, 28), timely=True)
     assert [s.chunk.article_id for s in ranked] == ["new", "old"] and [s.n for s in ranked] == [1, 2]
-    # without a date to count from, age says nothing and the order stays
-    assert [s.chunk.article_id for s in RerankModel().order(ranked[::-1])] == ["old", "new"]
+    # a question that says nothing of time: age says nothing and the order stays, either way round
+    assert [s.chunk.article_id for s in RerankModel().order(ranked[::-1], date(2023, 11, 28))] == [
+        "old",
+        "new",
+    ]
+    assert [s.chunk.article_id for s in RerankModel().order(ranked, date(2023, 11, 28))] == ["new", "old"]
+    # without a date to count from, age says nothing either
+    assert [s.chunk.article_id for s in RerankModel().order(ranked[::-1], timely=True)] == ["old", "new"]
     # a fresh article that barely matches does not win over an older one that does
     fresh = next(s for s in srcs if s.chunk.article_id == "new")
     fresh.scores, fresh.coverage = [0.4, 0.3], 0.4
-    assert RerankModel().order(srcs, reference=date(2023, 11, 28))[0].chunk.article_id == "old"
+    assert RerankModel().order(srcs, reference=date(2023, 11, 28), timely=True)[0].chunk.article_id == "old"
 
 
 # A model whose numbers are easy to follow: the estimate is the best sentence score's sigmoid.
-IDENTITY = SupportModel(w_score=1.0, w_coverage=0.0, w_age=0.0, bias=0.0)
+IDENTITY = SupportModel(w_score=1.0, w_coverage=0.0, bias=0.0)
 
 
 def test_the_source_with_the_best_sentence_decides() -> None:
-    gate = SupportGate(SupportModel(w_score=10.0, w_coverage=0.0, w_age=0.0, bias=-5.0))
+    gate = SupportGate(SupportModel(w_score=10.0, w_coverage=0.0, bias=-5.0))
     srcs = sources()  # "a" published 2024-03-01, "b" without a date
     srcs[0].scores, srcs[0].coverage = [0.3, 0.2, 0.1, 0.0], 0.2
     srcs[1].scores, srcs[1].coverage = [0.8, 0.7], 0.9
-    sup = gate.support(srcs, reference=date(2024, 3, 2))
-    assert sup.n == 2 and (sup.score, sup.coverage, sup.age_days) == (0.8, 0.9, 7.0)
+    sup = gate.support(srcs)
+    assert sup.n == 2 and (sup.score, sup.coverage) == (0.8, 0.9)
     assert math.isclose(sup.probability, 1 / (1 + math.exp(-3.0)), rel_tol=1e-6)  # z = 10*0.8 - 5
     assert gate.support([]).n is None and not is_supported(gate.support([]), 0.0)
 
@@ -82,7 +106,7 @@ def test_the_source_with_the_best_sentence_decides() -> None:
 def test_refusal_note_names_the_deciding_source() -> None:
     srcs = sources()
     srcs[0].scores, srcs[0].coverage = [0.3], 0.25
-    sup = SupportGate(IDENTITY).support(srcs[:1], reference=date(2024, 3, 2))
+    sup = SupportGate(IDENTITY).support(srcs[:1])
     assert not is_supported(sup, 0.9)
     assert why_refused(sup, 0.9).startswith(
         "support 0.57 below 0.9 (best source [1]: sentence 0.30, coverage 0.25"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answertype import expected_kind, holds_kind
+from assistant.answer.answertype import expected_kind, holds_kind
 from assistant.textutil import content_terms
 
 

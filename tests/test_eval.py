@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from assistant.cli import app
 from assistant.evaluate import folds
-from assistant.evaluate.run import ROW_KEYS
+from assistant.evaluate.run import LOSS_KEYS, ROW_KEYS
 from assistant.textutil import contains_answer, normalize_answer
 
 
@@ -123,6 +123,59 @@ def test_answer_normalisation() -> None:
     assert normalize_answer("Dr. Émile Zola") == "emile zola"
     assert contains_answer("…talks with U.S. officials…", "the U.S.")
     assert not contains_answer("Ukraine", "UK")
+
+
+def test_answer_normalisation_reads_possessives_on_both_sides() -> None:
+    assert contains_answer("According to Kroger's first quarter report, sales rose.", "Kroger")
+    assert contains_answer("According to Kroger’s first quarter report", "Kroger")  # curly apostrophe
+    assert contains_answer("The Kroger chain said so.", "Kroger's")
+    assert contains_answer("the teachers' union voted", "teachers")
+    assert contains_answer("Macy's parade", "Macy's")
+    assert not contains_answer("Krogers Ltd said so.", "Kroger")
+    # the metric before this change, kept to compare figures
+    assert not contains_answer("According to Kroger's first quarter", "Kroger", possessive=False)
+
+
+def test_eval_asks_the_questions_later_and_says_where_answers_were_lost(tmp_path: Path) -> None:
+    split = write_split(tmp_path / "split")
+    r = CliRunner().invoke(
+        app,
+        [
+            "eval", str(split), "--json", "--backend", "extractive", "--no-folds",
+            "--asked-later", "60,365", "--index-dir", str(tmp_path / "idx"),
+        ],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert set(out["asked_later"]) == {"60", "365"}
+    for row in (out, *out["asked_later"].values()):
+        assert set(ROW_KEYS) <= set(row)
+        assert abs(sum(row[k] for k in LOSS_KEYS) - 1.0) < 1e-3  # each share rounded to 4 places
+        assert row["quotes_verbatim"] == 1.0
+    assert out["lost_right"] == out["answer_contains"] == 1.0
+    # later, the question naming no time ("the new national chess champion") is answered as on its
+    # own day; "this week" then names another week, and the story is still found
+    for days in ("60", "365"):
+        assert out["asked_later"][days]["answer_contains"] == 1.0, out["asked_later"][days]
+    table = CliRunner().invoke(
+        app,
+        [
+            "eval", str(split), "--backend", "extractive", "--no-folds", "--asked-later", "60",
+            "--index-dir", str(tmp_path / "idx"),
+        ],
+    )  # fmt: skip
+    assert table.exit_code == 0, table.output
+    assert "asked 60 days later" in table.stdout and "refused_held" in table.stdout
+
+
+@pytest.mark.parametrize("bad", ["sixty", "-5", "60,x", "99999999"])
+def test_eval_refuses_a_bad_asked_later_in_one_line(tmp_path: Path, bad: str) -> None:
+    split = write_split(tmp_path / "split")
+    r = CliRunner().invoke(
+        app, ["eval", str(split), "--asked-later", bad, "--index-dir", str(tmp_path / "i")]
+    )
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert "--asked-later" in r.stderr and r.stderr.count("\n") == 1, r.stderr
 
 
 def test_eval_conversation_figures(tmp_path: Path) -> None:

@@ -72,6 +72,7 @@ def text_case(question: Question, answerable: bool, answer_first: bool) -> Case:
         question,
         answerable,
         date(2024, 5, 2),
+        False,
         sources,
         feats,
         [question.answer in sources[f.i].sentences[f.j].text for f in feats],

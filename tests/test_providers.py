@@ -83,7 +83,7 @@ def test_importing_the_package_loads_nothing_heavy() -> None:
     import subprocess
 
     code = (
-        "import sys, assistant.service, assistant.cli, assistant.store, assistant.retrieve;"
+        "import sys, assistant.service, assistant.cli, assistant.store, assistant.ask.retrieve;"
         "heavy = [m for m in ('torch', 'sentence_transformers', 'llama_cpp', 'chromadb', 'gradio') if m in sys.modules];"
         "print(heavy)"
     )

@@ -13,16 +13,16 @@ from datetime import date
 
 import pytest
 
-from assistant import answertype, rewrite, timescope
-from assistant.answer import citations, quotes
+from assistant.answer import answertype, citations, quotes
+from assistant.answer.answertype import expected_kind, holds_kind
 from assistant.answer.citations import Claim, Resolved
 from assistant.answer.llm import Checked
 from assistant.answer.types import Source
-from assistant.answertype import expected_kind, holds_kind
-from assistant.rewrite import Standalone, is_follow_up, rule_rewrite
+from assistant.ask import rewrite, timescope
+from assistant.ask.rewrite import Standalone, is_follow_up, rule_rewrite
+from assistant.ask.timescope import TimeIntent, TimeScope, parse_time_scope
 from assistant.sentences import sentence_spans
 from assistant.textutil import normalize_answer
-from assistant.timescope import TimeScope, parse_time_scope
 from bench.regex_fuzz import (
     GENERIC,
     Spec,
@@ -110,6 +110,9 @@ RESULT: dict[str, Check] = {
     "rewrite.kept_what_was_typed": _is(bool),
     "rewrite.llm_rewrite": _is(str, None),
     "timescope.parse_time_scope": _is(TimeScope, None),
+    "timescope.time_intent": _is(TimeIntent),
+    "boilerplate.is_boilerplate": _is(bool),
+    "boilerplate.dateline_end": lambda t, r: isinstance(r, int) and 0 <= r <= len(t),
     "sentences.sentence_spans": _spans,
     "citations.split_claims": _claims,
     "citations.numbers": _set_of_str,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.retrieve import Filters, HybridRetriever
+from assistant.ask.retrieve import Filters, HybridRetriever
 from assistant.service import Assistant
 from assistant.settings import Settings
 from tests.conftest import write_corpus
@@ -62,18 +62,53 @@ def ids(hits) -> list[str]:  # type: ignore[no-untyped-def]
     return [h.chunk.article_id.rsplit("/", 1)[-1] for h in hits]
 
 
-def test_future_articles_are_invisible_and_recent_ones_rank_first(dated: Assistant) -> None:
-    hits = dated.search.search("river Elm flooded Marlow", k=5, today=D)
+def test_future_articles_are_invisible_and_recent_ones_rank_first_when_asked_about_now(
+    dated: Assistant,
+) -> None:
+    hits = dated.search.search("What is the latest on the river Elm flooding Marlow?", k=5, today=D)
     assert "future" not in ids(hits)
-    assert ids(hits)[0] == "flood-new"
+    assert ids(hits)[0] == "flood-new" and all(h.timely for h in hits)
     later = dated.search.search("river Elm flooded Marlow", k=5, today=date(2024, 5, 1))
     assert "future" in ids(later)
 
 
-def test_this_week_narrows_and_widens_when_empty(dated: Assistant) -> None:
-    assert ids(dated.search.search("Which river flooded Marlow this week?", today=D)) == ["flood-new"]
-    # nothing this week about cheese: the phrase widens rather than returning nothing
-    assert "march-fair" in ids(dated.search.search("cheese stalls this week", today=date(2024, 4, 20)))
+def test_a_question_that_says_nothing_of_time_is_ranked_the_same_whenever_it_is_asked(
+    dated: Assistant,
+) -> None:
+    """No recency prior without a time word: asked the day after the new flood story or years later,
+    the ranking and the scores are the same (age is no evidence of an answer)."""
+    q = "How many residents left their homes when the river Elm flooded Marlow?"
+    known = Filters(exclude_articles=("https://new.example/future",))  # published after the first asking
+    soon = dated.search.search(q, k=5, today=date(2024, 3, 25), filters=known)
+    years = dated.search.search(q, k=5, today=date(2029, 5, 1), filters=known)
+    assert [(h.chunk.id, h.score) for h in soon] == [(h.chunk.id, h.score) for h in years]
+    assert not any(h.timely for h in soon)
+    # the same query read as asking about now ("recently"): the newer story gains the recency prior
+    recent = dated.search.search(
+        q, k=5, today=date(2024, 3, 25), filters=known, scope_from=q.replace("flooded", "recently flooded")
+    )
+    assert all(h.timely for h in recent)
+    score = {h.chunk.article_id: h.score for h in recent}
+    before = {h.chunk.article_id: h.score for h in soon}
+    new_id = "https://new.example/flood-new"
+    assert score[new_id] > before[new_id]
+
+
+def test_this_week_leads_but_the_story_outside_it_is_still_found(dated: Assistant) -> None:
+    hits = dated.search.search("Which river flooded Marlow this week?", today=D)
+    assert ids(hits)[0] == "flood-new" and "flood-old" in ids(hits) and all(h.timely for h in hits)
+    period = {i: h.in_period for i, h in zip(ids(hits), hits)}
+    assert period["flood-new"] is True and period["flood-old"] is False
+    # a question naming no period: no chunk is in or out of one
+    assert all(h.in_period is None for h in dated.search.search("Which river flooded Marlow?", today=D))
+    # "last week" names a past period: preferred, but not a question about now (no recency prior)
+    last = dated.search.search("Which fair opened in Marlow in early March, two weeks ago?", today=D)
+    assert ids(last)[0] == "march-fair"
+    # nothing this week about cheese: the story is still found, and nothing says "now" counts
+    hits = dated.search.search("cheese stalls this week", today=date(2024, 4, 20))
+    assert ids(hits)[0] == "march-fair" and not any(h.timely for h in hits)
+    # a period in the future of every article holds nothing either
+    assert "march-fair" in ids(dated.search.search("cheese stalls in December", today=D))
 
 
 def test_explicit_filters(dated: Assistant) -> None:
@@ -110,7 +145,7 @@ def test_at_most_n_chunks_per_article(tmp_path: Path) -> None:
 
 def test_langchain_retriever_interface(dated: Assistant) -> None:
     r = HybridRetriever(search=dated.search, k=2, today=D)
-    docs = r.invoke("Which river flooded Marlow?")
+    docs = r.invoke("Which river flooded Marlow most recently?")
     assert len(docs) == 2 and docs[0].metadata["article_id"] == "https://new.example/flood-new"
     assert docs[0].page_content in DATED["flood-new.md"]
     assert {"chunk_id", "start", "end", "title", "url", "published", "score"} <= set(docs[0].metadata)

@@ -1,4 +1,4 @@
-"""Follow-up questions → standalone questions (assistant/rewrite.py)."""
+"""Follow-up questions → standalone questions (assistant/ask/rewrite.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from langchain_core.messages import AIMessage
 
 from assistant import prompts
-from assistant.rewrite import is_follow_up, kept_what_was_typed, rule_rewrite, standalone
+from assistant.ask.rewrite import is_follow_up, kept_what_was_typed, rule_rewrite, standalone
 
 HISTORY = [
     ("user", "What did Putin agree to limit attacks on?"),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from typer.testing import CliRunner
 
+from assistant.answer.refusal import CLOSEST_LEAD
 from assistant.cli import app
 from assistant.service import Assistant
 from tests.conftest import SEED
@@ -34,6 +36,27 @@ def test_unsupported_question_is_refused(seeded: Assistant) -> None:
     answer = seeded.ask("What is the population of Brazil?")
     assert answer.refused and answer.citations == []
     assert answer.text.startswith("The indexed articles don't say")
+
+
+def test_a_weak_passage_on_the_topic_is_shown_as_the_closest_not_as_an_answer(seeded: Assistant) -> None:
+    """Below the support threshold, an on-topic passage is quoted as "the closest passage", visibly not
+    an answer; an off-topic question still gets the bare refusal."""
+    settings = seeded.settings.model_copy(deep=True)
+    settings.answer.min_support = 1.0  # nothing is supported: the hedge or the refusal decides
+    strict = replace(seeded, settings=settings, _chains={})
+    answer = strict.ask("What did Putin agree to limit attacks on?")
+    assert answer.kind == "closest" and answer.refused
+    assert answer.text.startswith(CLOSEST_LEAD) and answer.text.endswith("[1]")
+    assert len(answer.citations) == 1 and f"“{answer.citations[0].quote}”" in answer.text
+    check_quotes(seeded, answer)
+    off = strict.ask("What is the population of Brazil?")
+    assert off.kind == "none" and off.refused and off.citations == []
+    assert off.text.startswith("The indexed articles don't say")
+    # the hedge needs the passage to cover the question's words
+    settings.answer.closest_coverage = 1.01
+    assert replace(strict, _chains={}).ask("What did Putin agree to limit attacks on?").kind == "none"
+    # an answer says so too
+    assert seeded.ask("What did Putin agree to limit attacks on?").kind == "answer"
 
 
 def test_extractive_stream_yields_only_the_checked_answer(seeded: Assistant) -> None:
@@ -74,7 +97,8 @@ def test_cli_ask_json(seeded: Assistant) -> None:
     )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert {"answer", "citations", "refused", "timings"} <= set(out)
+    assert {"answer", "citations", "refused", "answer_kind", "timings"} <= set(out)
+    assert out["answer_kind"] == "answer" and not out["refused"]
     assert "energy infrastructure" in out["answer"] and out["citations"][0]["quote"] in SEED.read_text()
     bad = CliRunner().invoke(
         app, ["ask", "x", "--date", "20/03/2025", "--index-dir", str(seeded.settings.index_dir)]
@@ -144,14 +168,14 @@ def test_model_saying_no_answer_gets_quotes_when_the_gate_passed(seeded: Assista
     assert not answer.refused and "energy infrastructure" in answer.text and not answer.from_model
     assert any("the model found no answer" in n for n in answer.notes)
     check_quotes(seeded, answer)
-    # Raised above the estimate, the setting lets the model's "no" refuse.
-    from dataclasses import replace
-
+    # Raised above the estimate, the setting lets the model's "no" refuse: the on-topic passage is then
+    # shown as the closest one, not as an answer.
     cfg = seeded.settings
     strict = cfg.model_copy(update={"answer": cfg.answer.model_copy(update={"confident_support": 1.0})})
     strict_model, _ = with_model_reply(replace(seeded, settings=strict), reply)
     answer = strict_model.ask("What did Putin agree to limit attacks on?")
-    assert answer.refused and answer.citations == []
+    assert answer.refused and answer.kind == "closest" and answer.text.startswith(CLOSEST_LEAD)
+    check_quotes(seeded, answer)
 
 
 def test_model_inventing_a_quotation_shows_the_source_s_own_sentence(seeded: Assistant) -> None:

@@ -1,4 +1,4 @@
-"""Date phrases follow the calendar (assistant/timescope.py)."""
+"""Date phrases follow the calendar (assistant/ask/timescope.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from assistant.timescope import parse_time_scope
+from assistant.ask.timescope import parse_time_scope
 
 D = date(2024, 3, 20)  # a Wednesday
 J = date(2024, 1, 10)  # a Wednesday in January
@@ -60,3 +60,27 @@ def test_a_monday_s_week_is_that_day() -> None:
 
 def test_an_impossible_day_is_no_scope() -> None:
     assert parse_time_scope("What changed since February 30?", D) is None
+
+
+def test_time_intent_says_whether_a_question_asks_about_now() -> None:
+    from assistant.ask.timescope import time_intent
+
+    today = date(2024, 3, 20)
+    for q in (
+        "Which automaker recalled 2.9 million vehicles this week?",
+        "What did the mayor say today?",
+        "What is the latest on the Elm river flood?",
+        "Who recently won the chess title?",
+        "Who is now leading the race?",
+        "How many people died over the past 10 days?",
+    ):
+        assert time_intent(q, today).timely, q
+    for q in (
+        "How much did the repair of the Lindqvist Bridge cost?",
+        "Who won the chess title last year?",  # a period, but not the present
+        "What happened in March 2023?",
+        "Who is the band's new drummer?",
+        "What is known about the crash?",  # "now" inside a word
+    ):
+        assert not time_intent(q, today).timely, q
+    assert time_intent("What happened last year?", today).scope is not None

@@ -603,7 +603,7 @@ def test_feed_list_renders_untrusted_fields_as_text() -> None:
 def test_source_choices_and_the_filter_note() -> None:
     from datetime import date
 
-    from assistant.retrieve import Filters
+    from assistant.ask.retrieve import Filters
     from assistant.ui.render import filters_note, source_choices
 
     manifest = {

@@ -4,50 +4,47 @@ because a small local model happily answers from its own memory."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 
-from assistant.answer.models import SupportFeatures, SupportModel, age_days, age_feature
+from assistant.answer.models import SupportFeatures, SupportModel
 from assistant.answer.types import Source, Support
 
 
-def support_features(sources: list[Source], reference: date | None) -> SupportFeatures:
+def support_features(sources: list[Source]) -> SupportFeatures:
     """The features of the sources an answerer gets, in their order (the reranker's first first)."""
     given = [s for s in sources if s.sentences]
     if not given:
         return SupportFeatures()
     best = max(given, key=lambda s: s.best_score)
-    dense, lex, typ = best.best_parts
+    dense, lex, typ, names = best.best_parts
     return SupportFeatures(
         score=best.best_score,
         coverage=best.coverage,
-        age=age_feature(age_days(best.chunk, reference)),
         dense=dense,
         lex=lex,
         type=typ,
+        names=names,
+        names_coverage=best.names_coverage,
+        out_of_period=best.out_of_period,
         first_coverage=given[0].coverage,
     )
 
 
 @dataclass(frozen=True)
 class SupportGate:
-    """The source with the best sentence decides (its sentence's parts, coverage and age), with the
-    reranker's first source's coverage."""
+    """The source with the best sentence decides (its sentence's parts and coverage), with the
+    reranker's first source's coverage. Never the article's age: an old story answers as well as a new
+    one."""
 
     model: SupportModel = field(default_factory=SupportModel)
 
-    def support(self, sources: list[Source], reference: date | None = None) -> Support:
-        """sources: the ones the answerer gets, the reranker's first first. reference: the newest date
-        the answer could come from (today, or the newest indexed article)."""
+    def support(self, sources: list[Source]) -> Support:
+        """sources: the ones the answerer gets, the reranker's first first."""
         given = [s for s in sources if s.sentences]
         if not given:
-            return Support(None, 0.0, 0.0, 0.0, 0.0)
+            return Support(None, 0.0, 0.0, 0.0)
         best = max(given, key=lambda s: s.best_score)
         return Support(
-            best.n,
-            best.best_score,
-            best.coverage,
-            age_days(best.chunk, reference),
-            self.model.probability(support_features(given, reference)),
+            best.n, best.best_score, best.coverage, self.model.probability(support_features(given))
         )
 
 
@@ -58,8 +55,7 @@ def is_supported(sup: Support, min_probability: float) -> bool:
 def why_refused(sup: Support, min_probability: float) -> str:
     """The refusal's note: the estimate and the deciding source's features."""
     why = (
-        f"best source [{sup.n}]: sentence {sup.score:.2f}, coverage {sup.coverage:.2f}, "
-        f"age {sup.age_days:.0f} days"
+        f"best source [{sup.n}]: sentence {sup.score:.2f}, coverage {sup.coverage:.2f}"
         if sup.n is not None
         else "no sources"
     )

@@ -1,4 +1,4 @@
-"""The small fitted models of answering and the age feature they use:
+"""The small fitted models of answering and the age feature the reranker uses:
 
 - ``SentenceModel`` scores each sentence of the candidates (which one states the answer);
 - ``RerankModel`` orders the retrieved chunks (which holds the answer);
@@ -35,9 +35,11 @@ def age_days(chunk: StoredChunk, reference: date | None) -> float:
     return float((reference - from_ymd(chunk.published)).days)
 
 
-def age_feature(days: float) -> float:
-    """Age as the two models use it: in months, from 0 (today or later) up to 2 (60 days or more)."""
-    return min(max(days, 0.0), 60.0) / 30
+def age_feature(days: float, *, timely: bool) -> float:
+    """Age as the reranker uses it: in months, from 0 (today or later) up to 2 (60 days or more); 0
+    for every article when the question does not ask about the present (``timely``), so that an
+    article's age never counts against it unless the question says it should."""
+    return min(max(days, 0.0), 60.0) / 30 if timely else 0.0
 
 
 def sigmoid(z: float) -> float:
@@ -47,7 +49,9 @@ def sigmoid(z: float) -> float:
 @dataclass(frozen=True)
 class SupportFeatures:
     """What the support estimate reads of the sources an answerer gets: the one with the best sentence
-    decides, with the reranker's first source's coverage.
+    decides, with the reranker's first source's coverage. An article's age is not among them: the
+    estimate judges whether a passage answers, and a story from last year answers as well as
+    yesterday's (age as a feature made every question about an older article a refusal).
 
     Features that count agreeing sources (a second source naming the same new thing; the share of
     sources holding the kind of answer asked for) were measured too: out-of-fold on the dev split they
@@ -56,10 +60,15 @@ class SupportFeatures:
 
     score: float = 0.0  # the deciding source's best sentence score
     coverage: float = 0.0  # its idf-weighted coverage of the question
-    age: float = 0.0  # age_feature of its article
     dense: float = 0.0  # its best sentence's parts: meaning, shared words, answer kind
     lex: float = 0.0
     type: float = 0.0
+    names: float = 0.0  # the names and numbers its best sentence adds to the question's (0..1)
+    names_coverage: float = 0.0  # the share of the question's names and numbers it holds
+    # 1 when the question names a period ("this week", "in March 2023") that holds articles and this
+    # source lies outside it: what the question says, not how old the article is (a question naming no
+    # period gets 0 for every article, whatever its age).
+    out_of_period: float = 0.0
     first_coverage: float = 0.0  # the reranker's first source's coverage
 
 
@@ -71,10 +80,12 @@ class SupportModel:
 
     w_score: float = 3.0
     w_coverage: float = 4.0
-    w_age: float = -2.0  # on age_feature: per 30 days, capped at 60 days
     w_dense: float = 0.0
     w_lex: float = 0.0
     w_type: float = 0.0
+    w_names: float = 0.0
+    w_names_coverage: float = 0.0
+    w_out_of_period: float = 0.0
     w_first_coverage: float = 0.0
     bias: float = -4.0
 
@@ -87,18 +98,20 @@ class SupportModel:
 class RerankModel:
     """Orders retrieved chunks by how likely they hold the answer: the fused retrieval score (relative to
     the best candidate), the best sentence's score, the chunk's idf-weighted coverage of the question,
-    whether its best sentence holds the kind of answer asked for, and how old its article is (news
-    questions ask about the latest news). A listwise logistic model ("which of these chunks contains the
+    whether its best sentence holds the kind of answer asked for, and how old its article is, only
+    when the question asks about the present ("recently", "latest", "this week"). A listwise logistic model ("which of these chunks contains the
     answer", a softmax over each question's candidates)."""
 
     w_retrieval: float = 1.5
     w_sentence: float = 5.0
     w_coverage: float = 6.0
     w_type: float = 1.0
-    w_age: float = -1.5  # on age_feature
+    w_age: float = -1.5  # on age_feature (0 for a question that does not ask about the present)
 
     @staticmethod
-    def features(sources: list[Source], reference: date | None = None) -> list[tuple[float, ...]]:
+    def features(
+        sources: list[Source], reference: date | None = None, timely: bool = False
+    ) -> list[tuple[float, ...]]:
         """Each source's features, in the order of the weights (what bench/fit_models.py fits on)."""
         top = max((s.retrieval_score for s in sources), default=0.0) or 1.0
         return [
@@ -107,17 +120,20 @@ class RerankModel:
                 s.best_score,
                 s.coverage,
                 s.best_type,
-                age_feature(age_days(s.chunk, reference)),
+                age_feature(age_days(s.chunk, reference), timely=timely),
             )
             for s in sources
         ]
 
-    def order(self, sources: list[Source], reference: date | None = None) -> list[Source]:
-        """reference: the date ages count from (today, or the newest news we could know)."""
+    def order(
+        self, sources: list[Source], reference: date | None = None, timely: bool = False
+    ) -> list[Source]:
+        """reference: the date ages count from (today, or the newest news we could know); timely: the
+        question asks about the present (else age does not count)."""
         w = (self.w_retrieval, self.w_sentence, self.w_coverage, self.w_type, self.w_age)
         key = {
             id(s): sum(a * b for a, b in zip(w, f))
-            for s, f in zip(sources, self.features(sources, reference))
+            for s, f in zip(sources, self.features(sources, reference, timely))
         }
         ranked = sorted(sources, key=lambda s: -key[id(s)])
         for n, s in enumerate(ranked, 1):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from assistant.answer.types import Citation, Source, cite
 from assistant.sentences import sentence_spans
 
 # Every run of spaces or digits is taken whole ("\s++", "\d++"): a word, "[" or "]" follows it.
@@ -30,9 +31,24 @@ ABOUT_SOURCES = re.compile(
 )
 
 
+CLOSEST_LEAD = "The closest passage I found, which may not answer this:"
+
+
 def refusal_text(question: str) -> str:
     q = question.strip().rstrip("?")
     return f"The indexed articles don't say. Nothing in them answers “{q}?”"
+
+
+def closest_passage(sources: list[Source], n: int | None) -> tuple[str, list[Citation]]:
+    """The hedge shown when the best passage is on the question's topic but too weak to be an answer:
+    that source's best sentence, quoted verbatim, cited as [1]. ("", []) when it has no sentence that
+    may be quoted (every one scored 0: boilerplate)."""
+    src = next((s for s in sources if s.n == n), None)
+    if src is None or not src.sentences or max(src.scores, default=0.0) <= 0:
+        return "", []
+    j = max(range(len(src.sentences)), key=lambda i: src.scores[i])
+    c = cite(1, src, src.sentences[j])
+    return f"{CLOSEST_LEAD} “{c.quote}” [1]", [c]
 
 
 def is_refusal_sentence(sentence: str) -> bool:

@@ -4,8 +4,9 @@ citations and the answer."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from assistant.answer.boilerplate import dateline_end
 from assistant.dates import ymd_iso
 from assistant.sentences import sentence_spans
 from assistant.store import StoredChunk
@@ -28,11 +29,14 @@ class Source:
     chunk: StoredChunk
     sentences: list[Sentence]
     scores: list[float] = field(default_factory=list)
+    kinds: list[float] = field(default_factory=list)  # each sentence: holds the kind of answer asked for
     retrieval_score: float = 0.0  # fused retrieval score (RRF + recency)
     coverage: float = 0.0  # idf-weighted share of the question's terms in this chunk
+    names_coverage: float = 0.0  # share of the question's names and numbers in this chunk (1: it has none)
+    out_of_period: float = 0.0  # 1: the question names a period that holds articles, and this is outside it
     best_type: float = 0.0  # does its best sentence hold the kind of answer asked for
-    # its best sentence's score parts: (meaning, shared words, answer kind)
-    best_parts: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    # its best sentence's score parts: (meaning, shared words, answer kind, names and numbers added)
+    best_parts: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
     @property
     def best_score(self) -> float:
@@ -51,11 +55,22 @@ class Source:
         return self.sentences[lo : lo + size]
 
 
+# A dateline is cut only from a sentence that starts this close to the top of its article (a headline
+# and a byline may come first); further in, "US — China talks…" is a sentence, not a dateline.
+LEDE_CHARS = 400
+
+
 def make_sources(chunks: list[StoredChunk], retrieval_scores: list[float] | None = None) -> list[Source]:
     sources = []
     for n, chunk in enumerate(chunks, 1):
         sents = []
         for s, e in sentence_spans(chunk.text):
+            if chunk.start + s < LEDE_CHARS:  # "WASHINGTON — " opening the story is not quoted
+                s += dateline_end(chunk.text[s:e])
+                while s < e and chunk.text[s].isspace():
+                    s += 1
+            if e <= s:
+                continue
             text = chunk.text[s:e]
             sents.append(Sentence(chunk.start + s, chunk.start + e, text, frozenset(content_terms(text))))
         sources.append(
@@ -72,7 +87,6 @@ class Support:
     n: int | None  # the source that decided (None: no sources)
     score: float  # its best sentence's score
     coverage: float  # idf-weighted share of the question's terms found in it
-    age_days: float  # how old its article is, relative to the newest news we could know
     probability: float  # calibrated: how likely the sources hold the answer
 
 
@@ -98,12 +112,19 @@ def cite(n: int, src: Source, s: Sentence) -> Citation:
     )
 
 
+# What an answer is: "answer" (the sources support it), "closest" (the best passage is on the
+# question's topic but too weak to count as an answer: shown, said to be only the closest), "none" (a
+# refusal: nothing on the topic). ``refused`` is true for "closest" and "none".
+AnswerKind = Literal["answer", "closest", "none"]
+
+
 @dataclass
 class Answer:
     text: str
     citations: list[Citation] = field(default_factory=list)
     refused: bool = False
-    backend: str = "extractive"
+    kind: AnswerKind = "answer"
+    backend: str = "extractive"  # a settings.Backend value
     question: str = ""
     standalone_question: str = ""
     # How the standalone question was made: "as asked" (not a follow-up), "rule", "llm", or

@@ -1,18 +1,23 @@
-"""The answering pipeline as an LCEL chain over one typed state:
+"""The answering pipeline as an LCEL chain over one typed state, built from its steps (``ChainParts``):
 
-    rewrite the question → hybrid retrieval → sentence scoring, reranking and the support gate →
+    rewrite the question → hybrid retrieval → sentence scoring, reranking and the support estimate →
     answerer (the chat model behind the prompts in ``prompts/``, or the extractive answerer) → checks
 
 It streams ``{"draft": text}`` parts while a model writes (unchecked text: show it as a draft) and ends
 with ``{"answer": Answer}``, whose text, quotes and citations are checked against the sources.
+
+What the answer is (``Answer.kind``): "answer" when the support estimate passes; "closest" when it does
+not but the best passage is on the question's topic (it covers at least ``answer.closest_coverage`` of
+the question's idf-weighted words): that passage is quoted, said to be only the closest; else "none",
+the refusal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
 from langchain_core.documents import Document
 from langchain_core.output_parsers import StrOutputParser
@@ -23,45 +28,27 @@ from assistant import prompts
 from assistant.answer.extractive import extractive_answer
 from assistant.answer.gate import is_supported, why_refused
 from assistant.answer.llm import check_model_answer, format_sources
-from assistant.answer.refusal import refusal_text
+from assistant.answer.refusal import closest_passage, refusal_text
 from assistant.answer.types import Answer, Citation, Source, Support
-from assistant.retrieve import Filters, HybridRetriever
-from assistant.rewrite import Standalone, Turn
-from assistant.settings import Settings
+from assistant.ask.rank import Ranker
+from assistant.ask.retrieve import Filters, HybridRetriever
+from assistant.ask.rewrite import Standalone, Turn
+from assistant.settings import AnswerSettings, Backend
 
 
-class Steps(Protocol):
-    """What the chain needs of the assistant (``service.Assistant`` provides it)."""
+@dataclass(frozen=True)
+class ChainParts:
+    """The steps a chain is built from (``service.Assistant.chain`` assembles them)."""
 
-    settings: Settings
-    chat_model: Any
-
-    @property
-    def min_support(self) -> float: ...
-
-    def standalone(
-        self, question: str, history: Sequence[Turn] = (), backend: str | None = None
-    ) -> Standalone: ...
-
-    def candidates_retriever(
-        self,
-        today: date | None,
-        filters: Filters | None,
-        *,
-        k: int | None = None,
-        scope_from: str | None = None,
-    ) -> HybridRetriever: ...
-
-    def rerank(
-        self,
-        question: str,
-        docs: list[Any],
-        today: date | None = None,
-        k: int | None = None,
-        context: str = "",
-    ) -> tuple[list[Source], Support]: ...
-
-    def verified(self, citations: list[Citation]) -> list[Citation]: ...
+    rewrite: Callable[[str, Sequence[Turn]], Standalone]
+    retriever: HybridRetriever  # scoped per request (date, filters)
+    candidates: int  # chunks the ranker chooses from
+    ranker: Ranker
+    verify: Callable[[list[Citation]], list[Citation]]
+    answer: AnswerSettings
+    min_support: float
+    backend: Backend
+    chat_model: Any = None  # None: the extractive answerer
 
 
 @dataclass(frozen=True)
@@ -88,11 +75,23 @@ class State:
         return self.standalone.question if self.standalone else self.request.question
 
 
-def build_chain(assistant: Steps, backend: str) -> Runnable[Request, dict[str, Any]]:
-    use_llm = backend != "extractive"
-    if use_llm and assistant.chat_model is None:
-        raise RuntimeError(f"backend {backend!r} is not available in this assistant")
-    model = assistant.chat_model if use_llm else None
+def not_supported(
+    ans: Answer, question: str, sources: list[Source], support: Support, cfg: AnswerSettings
+) -> None:
+    """Fills in a closest-passage hedge or a refusal."""
+    on_topic = support.n is not None and support.coverage >= cfg.closest_coverage
+    text, cites = closest_passage(sources, support.n) if on_topic else ("", [])
+    if text:
+        ans.text, ans.citations, ans.kind = text, cites, "closest"
+    else:
+        ans.text, ans.kind = refusal_text(question), "none"
+    ans.refused = True
+
+
+def build_chain(parts: ChainParts) -> Runnable[Request, dict[str, Any]]:
+    model = parts.chat_model if parts.backend != Backend.EXTRACTIVE else None
+    if parts.backend != Backend.EXTRACTIVE and model is None:
+        raise RuntimeError(f"backend {parts.backend.value!r} is not available in this assistant")
     write: Runnable[dict[str, str], str] | None = None
     if model is not None:
         write = (
@@ -102,26 +101,28 @@ def build_chain(assistant: Steps, backend: str) -> Runnable[Request, dict[str, A
             | model
             | StrOutputParser()
         )
-    cfg = assistant.settings.answer
+    cfg = parts.answer
 
     def start(request: Request) -> State:
         return State(request)
 
     def rewrite(state: State) -> State:
         r = state.request
-        return replace(state, standalone=assistant.standalone(r.question, r.history, backend))
+        return replace(state, standalone=parts.rewrite(r.question, r.history))
 
     def retrieve(state: State) -> State:
         r = state.request
-        retriever = assistant.candidates_retriever(r.today, r.filters, scope_from=r.question)
+        retriever = parts.retriever.scoped(
+            k=parts.candidates, today=r.today, filters=r.filters, scope_from=r.question
+        )
         return replace(state, docs=tuple(retriever.invoke(state.query)))
 
     def prepare(state: State) -> State:
         context = state.standalone.context if state.standalone else ""
-        sources, support = assistant.rerank(
+        sources, support = parts.ranker.rank(
             state.query, list(state.docs), state.request.today, context=context
         )
-        ok = is_supported(support, assistant.min_support)
+        ok = is_supported(support, parts.min_support)
         return replace(state, sources=tuple(sources), support=support, supported=ok)
 
     def answer(states: Iterator[State]) -> Iterator[dict[str, Any]]:
@@ -129,7 +130,7 @@ def build_chain(assistant: Steps, backend: str) -> Runnable[Request, dict[str, A
         std = state.standalone or Standalone(state.request.question, "as asked")
         ans = Answer(
             text="",
-            backend=backend,
+            backend=parts.backend.value,
             question=state.request.question,
             standalone_question=std.question,
             rewrite=std.how,
@@ -138,8 +139,8 @@ def build_chain(assistant: Steps, backend: str) -> Runnable[Request, dict[str, A
         support = state.support
         assert support is not None
         if not state.supported:
-            ans.text, ans.refused = refusal_text(state.request.question), True
-            ans.notes.append(why_refused(support, assistant.min_support))
+            not_supported(ans, state.request.question, sources, support, cfg)
+            ans.notes.append(why_refused(support, parts.min_support))
         elif write is None:
             ans.text, ans.citations = extractive_answer(sources, cfg.max_sentences)
         else:
@@ -159,12 +160,15 @@ def build_chain(assistant: Steps, backend: str) -> Runnable[Request, dict[str, A
                 max_sentences=cfg.max_sentences,
             )
             if checked.refused:
-                ans.text, ans.refused = refusal_text(state.request.question), True
+                not_supported(ans, state.request.question, sources, support, cfg)
             else:
                 ans.text, ans.citations = checked.text, checked.citations
             ans.from_model = checked.from_model
             ans.notes.extend(checked.notes)
-        ans.citations = assistant.verified(ans.citations)
+        if not ans.refused and not ans.citations:  # every sentence was boilerplate: nothing to quote
+            not_supported(ans, state.request.question, sources, support, cfg)
+            ans.notes.append("no sentence of the sources may be quoted as an answer")
+        ans.citations = parts.verify(ans.citations)
         yield {"answer": ans}
 
     return (

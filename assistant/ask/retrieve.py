@@ -1,7 +1,14 @@
 """Question (+ history, + today's date, + filters) → ranked chunks.
 
-Hybrid: the lexical (BM25, tantivy) and dense (Chroma) rankings are fused by reciprocal rank fusion, with a recency prior
-for news, at most ``per_article`` chunks per article. ``HybridRetriever`` wraps it as a LangChain
+Hybrid: the lexical (BM25, tantivy) and dense (Chroma) rankings are fused by reciprocal rank fusion, at most
+``per_article`` chunks per article. Time counts only as the question says: a period it names
+("this week", "in March 2023") is searched first — its chunks are ranked within the period and within
+everything the filters allow, and the two rankings fused, so that they lead — but the story the
+question names is still found when it lies outside the period (asked a month later, "this week" names
+another week); and only a question that asks about the present ("recently", "latest", a period that
+holds articles) gets the recency prior. A question that says nothing of time is never ranked by its
+articles' age: people ask about last year's stories too. The user's explicit filters (dates, sources)
+are hard limits. ``HybridRetriever`` wraps it as a LangChain
 ``BaseRetriever`` so it composes into LCEL chains.
 """
 
@@ -16,10 +23,10 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from assistant.ask.timescope import time_intent
 from assistant.dates import to_ymd
 from assistant.settings import RetrievalSettings
 from assistant.store import ChunkFilter, Index, StoredChunk
-from assistant.timescope import parse_time_scope
 
 Mode = Literal["hybrid", "dense", "bm25"]
 
@@ -39,16 +46,17 @@ class Hit:
     dense_rank: int | None = None
     lexical_rank: int | None = None
     dense_score: float = 0.0
+    timely: bool = False  # the question asks about the present: its ranking counts recency
+    # The question names a period that holds articles: whether this chunk lies in it (None: no such
+    # period). The question's own words, not a prior: a passage from outside "this week" may be the
+    # closest one, hardly the answer.
+    in_period: bool | None = None
 
 
 @dataclass
 class HybridSearch:
     index: Index
     cfg: RetrievalSettings
-    # How far a date-less question reaches back for its recency prior, and how much it weighs.
-    recency_days: int = 31
-    recency_weight: float = 0.5
-    future_slack_days: int = 3
 
     def search(
         self,
@@ -65,22 +73,25 @@ class HybridSearch:
         k = k or self.cfg.k
         f = filters or Filters()
         today = today or date.today()
-        scope = parse_time_scope(scope_from if scope_from is not None else query, today)
+        intent = time_intent(scope_from if scope_from is not None else query, today)
+        scope, slack = intent.scope, timedelta(days=self.cfg.future_slack_days)
         # Never look into the future of "today". The slack covers time zones and the dates in article
         # metadata that are the last update rather than the first publication.
-        hi_date = f.date_to or today + timedelta(days=self.future_slack_days)
-        lo_date = f.date_from
+        lo = to_ymd(f.date_from) if f.date_from else 0
+        hi = to_ymd(f.date_to or today + slack)
+        wheres = [ChunkFilter(lo, hi, tuple(f.sources), tuple(f.exclude_articles))]
         if scope:
-            lo_date = max(lo_date, scope.start) if lo_date else scope.start
-            hi_date = min(hi_date, scope.end + timedelta(days=self.future_slack_days))
-        hits = self._ranked(query, k, to_ymd(lo_date) if lo_date else 0, to_ymd(hi_date), f, today, mode)
-        if not hits and scope:  # the phrase narrowed to nothing: widen to the explicit filters only
-            lo = to_ymd(f.date_from) if f.date_from else 0
-            hi = to_ymd(f.date_to or today + timedelta(days=self.future_slack_days))
-            hits = self._ranked(query, k, lo, hi, f, today, mode)
-        return hits
+            s_lo, s_hi = max(lo, to_ymd(scope.start)), min(hi, to_ymd(scope.end + slack))
+            if s_lo <= s_hi:
+                wheres.append(ChunkFilter(s_lo, s_hi, tuple(f.sources), tuple(f.exclude_articles)))
+        return self._ranked(query, k, wheres, today, mode, intent.timely)
 
-    def _ranked(self, query: str, k: int, lo: int, hi: int, f: Filters, today: date, mode: Mode) -> list[Hit]:
+    def _ranked(
+        self, query: str, k: int, wheres: list[ChunkFilter], today: date, mode: Mode, timely: bool
+    ) -> list[Hit]:
+        """RRF over the dense and lexical rankings within each filter (the first: what the filters
+        allow; a second one: the period the question names). A period that holds nothing does not make
+        the question timely."""
         n = self.cfg.candidates
         rrf = self.cfg.rrf_k
         scores: dict[str, float] = {}
@@ -88,26 +99,35 @@ class HybridSearch:
         dense_score: dict[str, float] = {}
         lex_rank: dict[str, int] = {}
         chunks: dict[str, StoredChunk] = {}
-        where = ChunkFilter(lo, hi, tuple(f.sources), tuple(f.exclude_articles))
-        if mode in ("hybrid", "dense"):
-            dense = self.index.dense_search(query, n, where)
-            for r, (chunk, sim) in enumerate(dense, 1):
-                chunks[chunk.id] = chunk
-                dense_rank[chunk.id] = r
-                dense_score[chunk.id] = sim
-                scores[chunk.id] = scores.get(chunk.id, 0.0) + 1.0 / (rrf + r)
-        if mode in ("hybrid", "bm25"):
-            for r, (cid, _) in enumerate(self.index.lexical_search(query, n, where), 1):
-                lex_rank[cid] = r
-                scores[cid] = scores.get(cid, 0.0) + 1.0 / (rrf + r)
+        in_period = 0
+        for w, where in enumerate(wheres):
+            found = 0
+            if mode in ("hybrid", "dense"):
+                dense = self.index.dense_search(query, n, where)
+                found += len(dense)
+                for r, (chunk, sim) in enumerate(dense, 1):
+                    chunks[chunk.id] = chunk
+                    dense_rank.setdefault(chunk.id, r)
+                    dense_score[chunk.id] = sim
+                    scores[chunk.id] = scores.get(chunk.id, 0.0) + 1.0 / (rrf + r)
+            if mode in ("hybrid", "bm25"):
+                lexical = self.index.lexical_search(query, n, where)
+                found += len(lexical)
+                for r, (cid, _) in enumerate(lexical, 1):
+                    lex_rank.setdefault(cid, r)
+                    scores[cid] = scores.get(cid, 0.0) + 1.0 / (rrf + r)
+            in_period = found if w else in_period
+        period = wheres[1] if len(wheres) > 1 and in_period else None
+        if len(wheres) > 1 and not in_period:
+            timely = False  # the period named holds nothing: nothing says the question is about now
         missing = [cid for cid in scores if cid not in chunks]
         for chunk in self.index.get_chunks(missing):
             chunks[chunk.id] = chunk
-        if self.recency_weight and mode == "hybrid":
-            recent = to_ymd(today - timedelta(days=self.recency_days))
+        if timely and self.cfg.recency_weight and mode == "hybrid":
+            recent = to_ymd(today - timedelta(days=self.cfg.recency_days))
             for cid, chunk in chunks.items():
                 if chunk.published >= recent:
-                    scores[cid] += self.recency_weight / (rrf + 1)
+                    scores[cid] += self.cfg.recency_weight / (rrf + 1)
         ordered = sorted((cid for cid in scores if cid in chunks), key=lambda c: -scores[c])
         per_article: dict[str, int] = {}
         out: list[Hit] = []
@@ -117,7 +137,15 @@ class HybridSearch:
                 continue
             per_article[chunk.article_id] = per_article.get(chunk.article_id, 0) + 1
             out.append(
-                Hit(chunk, scores[cid], dense_rank.get(cid), lex_rank.get(cid), dense_score.get(cid, 0.0))
+                Hit(
+                    chunk,
+                    scores[cid],
+                    dense_rank.get(cid),
+                    lex_rank.get(cid),
+                    dense_score.get(cid, 0.0),
+                    timely,
+                    None if period is None else period.lo <= chunk.published <= period.hi,
+                )
             )
             if len(out) >= k:
                 break
@@ -141,6 +169,8 @@ def hit_to_document(hit: Hit) -> Document:
             "origin": c.origin,
             "score": hit.score,
             "dense_score": hit.dense_score,
+            "timely": hit.timely,
+            "in_period": hit.in_period,
         },
     )
 
@@ -167,7 +197,7 @@ class HybridRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     search: HybridSearch
-    k: int = 5
+    k: int  # from the settings (retrieval.k), never a default of its own
     today: date | None = None
     filters: Filters = Filters()
     mode: Mode = "hybrid"

@@ -131,3 +131,28 @@ def parse_time_scope(question: str, today: date) -> TimeScope | None:
         end = start + relativedelta(months=1) - timedelta(days=1)
         return _span(start, end, m[0], today)
     return None
+
+
+# Words that ask about the present without naming a period: the question is about "now".
+RECENT = re.compile(
+    r"\b(?:recent(?:ly)?+|latest|newest|lately|now|currently|current|so far|as of|to date|"
+    r"upcoming|this (?:weekend|season))\b"
+)
+
+
+@dataclass(frozen=True)
+class TimeIntent:
+    """What a question says about time: the period it names (``scope``: searched first) and whether it
+    asks about the present (``timely``: a period that runs up to yesterday or today — "this week",
+    "today", "over the past 10 days" — or "recently", "latest", "now"…; "last year" or "in March 2023"
+    name a period but not the present). Only a timely question is ranked by recency; no question is
+    refused for its articles' age."""
+
+    scope: TimeScope | None
+    timely: bool
+
+
+def time_intent(question: str, today: date) -> TimeIntent:
+    scope = parse_time_scope(question, today)
+    current = scope is not None and scope.end >= today - timedelta(days=1)
+    return TimeIntent(scope, current or bool(RECENT.search(question[:MAX_QUESTION_CHARS].lower())))

@@ -24,6 +24,7 @@ from assistant.cli.common import (
     fail,
     make_settings,
     parse_day,
+    parse_days_list,
     progress_bar,
 )
 
@@ -151,7 +152,7 @@ def ask(
     as_json: JsonOut = False,
 ) -> None:
     """Answer one question from the indexed articles, with verbatim quoted citations."""
-    from assistant.retrieve import Filters
+    from assistant.ask.retrieve import Filters
 
     filters = Filters(date_from=parse_day(date_from), date_to=parse_day(date_to), sources=tuple(source or ()))
     assistant = build(make_settings(index_dir, backend), with_llm=True)
@@ -169,6 +170,7 @@ def ask(
                     "answer": d["answer"],
                     "citations": d["citations"],
                     "refused": d["refused"],
+                    "answer_kind": d["kind"],
                     "timings": d["timings"],
                     "backend": d["backend"],
                     "standalone_question": d["standalone_question"],
@@ -241,10 +243,18 @@ def eval_(
             help="Also measure the packaged weights (--no-shipped: out-of-fold only).",
         ),
     ] = True,
+    asked_later: Annotated[
+        str,
+        typer.Option(
+            "--asked-later",
+            help="Also ask every question N days after its own date, a row per N (e.g. 60,365).",
+        ),
+    ] = "",
     as_json: JsonOut = False,
 ) -> None:
     """Retrieval, answer, citation and refusal figures on a QA split: as shipped and out-of-fold, beside
-    BM25-only and dense-only baselines."""
+    BM25-only and dense-only baselines; where the answers were lost; with --asked-later, the same
+    questions asked later than their date."""
     from assistant.evaluate.conversation import (
         DEFAULT_CONVERSATIONS,
         format_conversation,
@@ -255,6 +265,7 @@ def eval_(
     for name in ("articles.jsonl", "questions.jsonl"):
         if not (split_dir / name).is_file():
             fail(f"{split_dir / name} not found: a split folder holds articles.jsonl and questions.jsonl")
+    later = parse_days_list(asked_later)
     conv_file = conversations or DEFAULT_CONVERSATIONS
     if conversation and not shipped:
         fail("--conversation compares with the shipped answers: drop --no-shipped")
@@ -268,7 +279,14 @@ def eval_(
     try:
         with progress_bar("questions") as update:
             out = run_eval(
-                assistant, split_dir, limit=limit, backend=None, folds=folds, shipped=shipped, progress=update
+                assistant,
+                split_dir,
+                limit=limit,
+                backend=None,
+                folds=folds,
+                shipped=shipped,
+                asked_later=later,
+                progress=update,
             )
     except SplitError as e:
         fail(str(e))

@@ -43,6 +43,7 @@ Today = Annotated[
 
 
 def make_settings(index_dir: Path | None = None, backend: str | None = None) -> Settings:
+    from assistant.settings import Backend as BackendName
     from assistant.settings import SettingsError, load_settings
 
     try:
@@ -52,10 +53,22 @@ def make_settings(index_dir: Path | None = None, backend: str | None = None) -> 
     if index_dir is not None:
         settings.index_dir = index_dir
     if backend is not None:
-        if backend not in ("auto", "extractive", "llamacpp", "ollama", "openai"):
-            fail(f"unknown backend {backend!r} (extractive, llamacpp, ollama, openai or auto)")
-        settings.llm.backend = backend  # type: ignore[assignment]
+        if backend not in tuple(BackendName):
+            fail(f"unknown backend {backend!r} ({', '.join(b.value for b in BackendName)})")
+        settings.llm.backend = BackendName(backend)
     return settings
+
+
+def parse_days_list(value: str) -> tuple[int, ...]:
+    """ "60,365" → (60, 365): whole numbers of days, 0 to 36,500, one line naming a bad one."""
+    out = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        if not part.isdecimal() or not 0 <= int(part) <= 36_500:
+            fail(f"--asked-later: {part[:40]!r} is not a number of days (0 to 36500), e.g. 60,365")
+        out.append(int(part))
+    return tuple(dict.fromkeys(out))
 
 
 def parse_day(value: str | None) -> date | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -36,9 +36,10 @@ from assistant.answer.models import (
     SupportModel,
 )
 from assistant.answer.scoring import SentenceFeatures, SentenceScorer
-from assistant.answer.types import Source, make_sources
+from assistant.answer.types import Source
+from assistant.ask.rank import sources_of
+from assistant.ask.retrieve import Filters
 from assistant.evaluate.split import Question
-from assistant.retrieve import Filters, document_to_chunk
 from assistant.textutil import contains_answer
 
 SENTENCE_FEATURES = ("dense", "lex", "type", "names", "neighbour", "lead")
@@ -56,6 +57,7 @@ class Case:
     question: Question
     answerable: bool
     reference: date
+    timely: bool  # the question asks about the present (the retriever says): age counts in reranking
     sources: list[Source]
     feats: list[SentenceFeatures]
     sentence_holds: list[bool]
@@ -96,11 +98,13 @@ def collect(
     questions: Sequence[Question],
     holding: Callable[[str], set[str]],
     progress: Callable[[int, int], None] | None = None,
+    asked_later: int = 0,
 ) -> Collected:
     """Retrieval and every sentence's features (all sentences embedded) for each question, asked
     normally and with every article holding its answer excluded. holding: answer → those articles.
     Sentences are embedded EMBED_FACTOR times as many as the product embeds (ranked by the cheap
-    features), so that other weights' choice of which to embed can be replayed."""
+    features), so that other weights' choice of which to embed can be replayed. asked_later: each
+    question asked this many days after its own date (to replay weights on that shape)."""
     out = Collected()
     base = assistant.scorer
     scorer = SentenceScorer(_Memo(base.embedder), base.idf, base.model, base.max_embedded)
@@ -112,15 +116,17 @@ def collect(
                 if answerable
                 else Filters(exclude_articles=tuple(sorted(q.gold | holding(q.answer))))
             )
-            r = assistant.candidates_retriever(q.date, filters, scope_from=q.question)
+            today = q.date + timedelta(days=asked_later) if q.date else None
+            r = assistant.candidates_retriever(today, filters, scope_from=q.question)
             docs = r.invoke(q.question)
-            sources = make_sources([document_to_chunk(d) for d in docs], [d.metadata["score"] for d in docs])
+            sources = sources_of(docs)
             feats = scorer.features(q.question, sources, embed=EMBED_FACTOR * scorer.max_embedded)
             pair.append(
                 Case(
                     q,
                     answerable,
-                    assistant.reference_date(q.date),
+                    assistant.ranker.reference_date(today),
+                    any(d.metadata.get("timely") for d in docs),
                     sources,
                     feats,
                     [contains_answer(sources[f.i].sentences[f.j].text, q.answer) for f in feats],
@@ -193,14 +199,14 @@ def fit_sentence(cases: Sequence[Case], drop: Collection[str] = ()) -> SentenceM
     return SentenceModel(**{f"w_{name}": float(x) for name, x in zip(SENTENCE_FEATURES, w)})
 
 
-def rerank_matrix(sources: list[Source], reference: date) -> np.ndarray:
-    return np.array(RerankModel.features(sources, reference)).reshape(-1, len(RERANK_FEATURES))
+def rerank_matrix(sources: list[Source], reference: date, timely: bool) -> np.ndarray:
+    return np.array(RerankModel.features(sources, reference, timely)).reshape(-1, len(RERANK_FEATURES))
 
 
 def fit_rerank(cases: Sequence[Case], drop: Collection[str] = ()) -> RerankModel:
     mask = np.array([name not in drop for name in RERANK_FEATURES], dtype=float)
     groups = [
-        (rerank_matrix(c.sources, c.reference) * mask, np.array(c.chunk_holds, dtype=float))
+        (rerank_matrix(c.sources, c.reference, c.timely) * mask, np.array(c.chunk_holds, dtype=float))
         for c in cases
         if c.sources
     ]
@@ -209,11 +215,11 @@ def fit_rerank(cases: Sequence[Case], drop: Collection[str] = ()) -> RerankModel
 
 
 def _given(case: Case, fitted: Fitted, k: int) -> list[Source]:
-    return fitted.rerank.order(case.sources, case.reference)[:k]
+    return fitted.rerank.order(case.sources, case.reference, case.timely)[:k]
 
 
 def support_matrix(case: Case, fitted: Fitted, k: int) -> list[float]:
-    f = support_features(_given(case, fitted, k), case.reference)
+    f = support_features(_given(case, fitted, k))
     return [getattr(f, name) for name in SUPPORT_FEATURES]
 
 
@@ -228,7 +234,7 @@ def fit_support(cases: Sequence[Case], fitted: Fitted, k: int, drop: Collection[
 def support_of(case: Case, fitted: Fitted, k: int, ranked: list[Source] | None = None) -> float:
     """ranked: the case's sources already ordered by fitted.rerank (else they are ordered here)."""
     given = ranked[:k] if ranked is not None else _given(case, fitted, k)
-    return SupportGate(fitted.support).support(given, case.reference).probability
+    return SupportGate(fitted.support).support(given).probability
 
 
 def threshold_for(negatives: Sequence[float], refusal_target: float) -> float:
@@ -307,7 +313,7 @@ def replay(
             continue
         for c in (normal, unans):
             score_case(c, fitted, max_embedded)
-        ranked = fitted.rerank.order(normal.sources, normal.reference)
+        ranked = fitted.rerank.order(normal.sources, normal.reference, normal.timely)
         ok = support_of(normal, fitted, k, ranked) >= fitted.min_support
         text = extractive_answer(ranked[:k], max_sentences)[0] if ok else ""
         top_holds = bool(ranked) and contains_answer(ranked[0].chunk.text, normal.question.answer)

@@ -5,7 +5,7 @@ the weights were not fitted on."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from assistant.evaluate.fit import collect, fit
@@ -22,10 +22,13 @@ def out_of_fold(
     articles: dict[str, dict[str, Any]],
     *,
     backend: str | None = None,
+    asked_later: Sequence[int] = (),
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """{"row": figures over both halves, "folds": each half's figures and fitted threshold} or
-    {"skipped": why} when the split is too small to halve by weeks."""
+    """{"row": figures over both halves, "folds": each half's figures and fitted threshold,
+    "asked_later": {days: the row with every question asked that many days after its date, with the
+    same fitted weights}} or {"skipped": why} when the split is too small to halve by weeks. The
+    weights are fitted on questions asked on their own date only."""
     first, second = week_halves(questions)
     if min(len(first), len(second)) < MIN_HALF:
         weeks = len({week_of(q) for q in questions})
@@ -37,12 +40,13 @@ def out_of_fold(
 
     def step(i: int, n: int) -> None:
         if progress:
-            progress(done + i, 2 * len(questions))
+            progress(done + i, (2 + len(asked_later)) * len(questions))
 
     collected = collect(assistant, questions, holding_articles(articles), progress=step)
     done += len(questions)
     cfg = assistant.settings
     outcomes: list[Outcome] = []
+    later: dict[int, list[Outcome]] = {days: [] for days in asked_later}
     folds = []
     for train, test in ((first, second), (second, first)):
         fitted = fit(
@@ -57,6 +61,17 @@ def out_of_fold(
         )
         done += len(test)
         outcomes.extend(outs)
+        for days in asked_later:
+            later[days] += run_questions(
+                assistant.with_fitted(fitted),
+                test,
+                articles,
+                backend=backend,
+                baselines=False,
+                asked_later=days,
+                progress=step,
+            )
+            done += len(test)
         folds.append(
             {
                 "fitted_on_weeks": fitted.provenance["weeks"],
@@ -65,4 +80,8 @@ def out_of_fold(
                 "questions": len(test),
             }
         )
-    return {"row": summarize(outcomes, articles), "folds": folds}
+    return {
+        "row": summarize(outcomes, articles),
+        "folds": folds,
+        "asked_later": {str(days): summarize(outs, articles) for days, outs in later.items()},
+    }

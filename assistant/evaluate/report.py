@@ -5,7 +5,7 @@ out-of-fold figures (``folds``) and the BM25-only and dense-only baselines, and 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +22,21 @@ def run_eval(
     backend: str | None = None,
     folds: bool = True,
     shipped: bool = True,
+    asked_later: Sequence[int] = (),
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """{"result": the JSON figures, "details": what else a person reads, "answers", "questions"}.
-    shipped=False measures only out-of-fold (an LLM run costs minutes per hundred questions)."""
+    shipped=False measures only out-of-fold (an LLM run costs minutes per hundred questions).
+    asked_later: also every question asked that many days after its own date, a row each (in
+    ``result["asked_later"]`` and ``out_of_fold["asked_later"]``, keyed by the days)."""
     articles, questions = load_split(split_dir)
     questions = questions[:limit] if limit else questions
     report = assistant.sync([split_dir / "articles.jsonl"])
     if report.failed:
         print(f"warning: {len(report.failed)} articles failed to index", file=sys.stderr)
-    total = len(questions) * ((2 if folds else 0) + (1 if shipped else 0))
+    total = len(questions) * (
+        (2 + len(asked_later) if folds else 0) + (1 + len(asked_later) if shipped else 0)
+    )
 
     def shipped_progress(i: int, n: int) -> None:
         if progress:
@@ -39,7 +44,7 @@ def run_eval(
 
     def fold_progress(i: int, n: int) -> None:
         if progress:
-            progress((len(questions) if shipped else 0) + i, total)
+            progress((len(questions) * (1 + len(asked_later)) if shipped else 0) + i, total)
 
     provenance = assistant.fitted.provenance
     in_sample = provenance.get("split_sha256") == split_hash(split_dir)
@@ -48,8 +53,28 @@ def run_eval(
     if shipped:
         outcomes = run_questions(assistant, questions, articles, backend=backend, progress=shipped_progress)
         result.update(summarize(outcomes, articles), in_sample=in_sample, baselines=baseline_rows(outcomes))
+        later = {}
+        for n, days in enumerate(asked_later, 1):
+
+            def later_progress(i: int, _n: int, done: int = n * len(questions)) -> None:
+                shipped_progress(done + i, total)
+
+            outs = run_questions(
+                assistant,
+                questions,
+                articles,
+                backend=backend,
+                baselines=False,
+                asked_later=days,
+                progress=later_progress,
+            )
+            later[str(days)] = summarize(outs, articles)
+        if later:
+            result["asked_later"] = later
     if folds:
-        oof = out_of_fold(assistant, questions, articles, backend=backend, progress=fold_progress)
+        oof = out_of_fold(
+            assistant, questions, articles, backend=backend, asked_later=asked_later, progress=fold_progress
+        )
         result["out_of_fold"] = {**oof.get("row", {}), **{k: v for k, v in oof.items() if k != "row"}}
     details = {
         "backend": backend or assistant.backend,
@@ -66,6 +91,8 @@ def run_eval(
 
 ANSWER_COLUMNS = (
     ("answer_contains", "contains"),
+    ("answer_contains_legacy_metric", "contains_old"),
+    ("closest_contains", "closest_ok"),
     ("answer_contains_model", "model"),
     ("answer_contains_fallback", "fallback"),
     ("refused_answerable", "refused_ans"),
@@ -75,18 +102,32 @@ ANSWER_COLUMNS = (
 )
 
 
+LOSS_COLUMNS = (
+    ("lost_right", "right"),
+    ("lost_refused_held", "refused_held"),
+    ("lost_wrong_held", "wrong_held"),
+    ("lost_not_held", "not_held"),
+)
+
+
+def _later_rows(name: str, row: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(f"{name}, asked {days} days later", r) for days, r in (row.get("asked_later") or {}).items()]
+
+
 def format_table(result: dict[str, Any], details: dict[str, Any]) -> str:
-    shipped = "shipped (in-sample)" if result.get("in_sample") else "shipped (weights fitted elsewhere)"
+    sample = "in-sample" if result.get("in_sample") else "weights fitted elsewhere"
     oof = result.get("out_of_fold") or {}
-    rows: list[tuple[str, dict[str, Any]]] = [(shipped, result)] if "answer_contains" in result else []
+    rows: list[tuple[str, dict[str, Any]]] = []
+    if "answer_contains" in result:
+        rows += [(f"shipped ({sample})", result), *_later_rows(f"shipped ({sample})", result)]
     if "skipped" in oof:
         note = f"out-of-fold: skipped ({oof['skipped']})"
     elif oof:
-        rows.append(("out-of-fold (weeks)", oof))
+        rows += [("out-of-fold (weeks)", oof), *_later_rows("out-of-fold", oof)]
         note = "out-of-fold: fitted on half of the weeks, measured on the other half, and swapped"
     else:
         note = "out-of-fold: not run (--no-folds)"
-    w = 36
+    w = 44
     lines = [
         f"questions: {result['questions']}   backend: {details['backend']}   chunks: {details['chunks']}",
         note,
@@ -100,6 +141,19 @@ def format_table(result: dict[str, Any], details: dict[str, Any]) -> str:
     lines.append(f"{'':{w}}" + "".join(f"{label:>13}" for _, label in ANSWER_COLUMNS))
     for name, row in rows:
         lines.append(f"{name:{w}}" + "".join(f"{row[k]:>13.3f}" for k, _ in ANSWER_COLUMNS))
+    lines.append(
+        "where the answers were lost (share of the questions asked normally; held: a source given holds it)"
+    )
+    lines.append(f"{'':{w}}" + "".join(f"{label:>13}" for _, label in LOSS_COLUMNS))
+    for name, row in rows:
+        lines.append(f"{name:{w}}" + "".join(f"{row[k]:>13.3f}" for k, _ in LOSS_COLUMNS))
+    lines.append(
+        "refused_ans and refusal count a closest-passage hedge as a refusal; closest_ok: the closest "
+        "passage holds the answer ("
+        + ", ".join(f"{name}: {row['closest']}" for name, row in rows)
+        + " hedges); "
+        "contains_old: the metric before possessives were normalised"
+    )
     lines.append(
         "refusal: every article holding the answer excluded; refusal_gold: only the gold articles excluded, "
         "on the questions whose answer is then in none of the top 10 chunks ("

@@ -33,7 +33,7 @@ from assistant.chunking import CHUNKER_VERSION, Chunk, article_of, chunk_article
 from assistant.corpus.files import Article, ArticleError, Failure, check_text_size, load_paths, one_line
 from assistant.locks import writer_lock
 from assistant.providers import SentenceEmbedder
-from assistant.settings import ChunkSettings, Settings
+from assistant.settings import ChunkSettings, Settings, StoreMode
 from assistant.store.dense import DenseSearch
 from assistant.store.filters import ChunkFilter
 from assistant.store.lexical import LEXICAL_VERSION, LexicalDoc, LexicalStore
@@ -237,7 +237,7 @@ class Index:
 
     def where(self) -> str:
         s = self.settings.store
-        if s.mode == "server":
+        if s.mode == StoreMode.SERVER:
             return f"the Chroma server at {s.host}:{s.port} (collection {self.name!r})"
         return str(Path(self.settings.index_dir).resolve())
 

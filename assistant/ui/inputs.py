@@ -11,8 +11,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from assistant.ask.retrieve import Filters
 from assistant.corpus.pages import SAFE_NAME
-from assistant.retrieve import Filters
 from assistant.ui.render import inert, safe_url
 
 MAX_FEED_URL_CHARS = 2_000

@@ -21,6 +21,7 @@ from assistant.answer.types import Answer
 from assistant.background import Background
 from assistant.corpus import SUPPORTED_SUFFIXES
 from assistant.service import Assistant
+from assistant.settings import Backend
 from assistant.ui.adding import AddingArticles
 from assistant.ui.feeds import FeedActions
 from assistant.ui.history import history_turns, lenient_messages
@@ -80,6 +81,7 @@ CSS = """
 .src-ctx { font-size: 0.92em; line-height: 1.45; white-space: pre-wrap; }
 .src-ctx mark { background: #fde68a; color: inherit; padding: 0 1px; }
 .refused { font-style: italic; }
+.closest { display: block; border-left: 3px solid #f59e0b; padding-left: 8px; font-style: italic; }
 .draft { opacity: 0.55; }
 .draft-label { font-size: 0.8em; font-style: italic; opacity: 0.8; margin-bottom: 4px; }
 .understood { font-size: 0.85em; opacity: 0.75; margin-top: 6px; }
@@ -181,7 +183,7 @@ class ChatApp(AddingArticles, FeedActions, WhatsNew):
         t0 = time.perf_counter()
         draft = ""
         answer: Answer | None = None
-        lock = self._llm_lock if self.assistant.backend != "extractive" else contextlib.nullcontext()
+        lock = self._llm_lock if self.assistant.backend != Backend.EXTRACTIVE else contextlib.nullcontext()
         try:
             with lock:
                 for part in self.assistant.stream(message, turns, filters=filters):
@@ -210,9 +212,11 @@ class ChatApp(AddingArticles, FeedActions, WhatsNew):
         note = f"Answered by {self.assistant.backend_label} in {seconds:.1f} s"
         if filters_note(filters):
             note += f" · {filters_note(filters)}"
-        if answer.refused:
+        if answer.kind == "closest":
+            note += " · no passage answers this for certain: showing the closest one"
+        elif answer.refused:
             note += " · no supporting passage found"
-        elif not answer.from_model and self.assistant.backend != "extractive":
+        elif not answer.from_model and self.assistant.backend != Backend.EXTRACTIVE:
             note += " · showing quotes: the model's answer did not hold up against the sources"
         sources = sources_html(answer, texts, Path(self.settings.upload_dir).name, self.settings.feeds.folder)
         yield history, sources, _answer_json(answer), note, ""
@@ -486,4 +490,4 @@ def _answer_json(a: Answer) -> dict[str, Any]:
         "from_model",
         "notes",
     )
-    return {k: d[k] for k in keys}
+    return {**{k: d[k] for k in keys}, "answer_kind": d["kind"]}

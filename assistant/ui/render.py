@@ -19,8 +19,8 @@ from urllib.parse import urlparse
 from assistant.answer.types import Answer, Citation
 
 if TYPE_CHECKING:
+    from assistant.ask.retrieve import Filters
     from assistant.corpus.feeds.registry import Feed
-    from assistant.retrieve import Filters
 
 
 def safe_url(url: str) -> str:
@@ -67,7 +67,9 @@ def final_html(answer: Answer) -> str:
     """The checked answer, with the standalone question it answered when that differs from what was
     typed."""
     content = answer_html(answer.text)
-    if answer.refused:
+    if answer.kind == "closest":
+        content = f'<span class="closest">{content}</span>'
+    elif answer.refused:
         content = f'<span class="refused">{content}</span>'
     if answer.standalone_question and answer.standalone_question != answer.question.strip():
         content += f'<div class="understood">{UNDERSTOOD}{inert(answer.standalone_question)}</div>'
