@@ -62,7 +62,10 @@ class Assistant:
         retriever = HybridRetriever(search=search, k=settings.retrieval.k)
         backend, model = make_chat_model(settings) if with_llm else (Backend.EXTRACTIVE, None)
         scorer = SentenceScorer(
-            embedder, idf=index.idf, model=fitted.sentence, max_embedded=settings.answer.max_embedded
+            embedder,
+            idf=partial(index.idf, min_docs=settings.answer.idf_min_chunks),
+            model=fitted.sentence,
+            max_embedded=settings.answer.max_embedded,
         )
         ranker = Ranker(
             scorer, fitted.rerank, SupportGate(fitted.support), settings.retrieval.k, lambda: index.newest

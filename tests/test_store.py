@@ -312,6 +312,11 @@ def test_lexical_changes_cost_the_change_and_filters_apply(tmp_path: Path) -> No
     assert store.search("harbour", 10, ChunkFilter(sources=("other",))) == []
     assert store.search("", 10) == [] and store.search("the of and", 10) == []
     assert store.idf("harbour") < store.idf("nowhere-term")
+    # read as a sample of 10,000 chunks, a word the 5 chunks lack weighs like a rare word, not 5x more
+    gap = store.idf("nowhere-term") - store.idf("harbour")
+    floored = store.idf("nowhere-term", min_docs=10_000) - store.idf("harbour", min_docs=10_000)
+    assert 0 < floored < gap and store.idf("harbour", min_docs=10_000) > 5 * store.idf("harbour")
+    assert store.idf("harbour", min_docs=3) == store.idf("harbour")  # a larger index: unchanged
 
 
 def _hold(path: str, ready: Any) -> None:

@@ -92,10 +92,13 @@ class LexicalStore:
     def n_docs(self) -> int:
         return int(self._searcher().num_docs)
 
-    def idf(self, term: str) -> float:
+    def idf(self, term: str, min_docs: int = 0) -> float:
+        """log((N + 1) / (df + 0.5)) over the chunks; N is at least min_docs, so that a small index is
+        read as a sample of a larger news collection (in a one-article index a word it lacks would
+        otherwise outweigh every word it holds)."""
         s = self._searcher()
         df = s.doc_freq("terms", term) if term and " " not in term else 0
-        return math.log((s.num_docs + 1) / (df + 0.5))
+        return math.log((max(s.num_docs, min_docs) + 1) / (df + 0.5))
 
     def search(self, query: str, k: int, where: ChunkFilter | None = None) -> list[tuple[str, float]]:
         """The k best chunks for the query's terms (BM25), as (chunk id, score)."""

@@ -296,8 +296,8 @@ class Index:
         indexed = self.records.present({article_of(cid) for cid, _ in hits})
         return [(cid, score) for cid, score in hits if article_of(cid) in indexed]
 
-    def idf(self, term: str) -> float:
-        return self.lexical.idf(term)
+    def idf(self, term: str, min_docs: int = 0) -> float:
+        return self.lexical.idf(term, min_docs)
 
     @property
     def newest(self) -> int:
