@@ -74,11 +74,13 @@ def main() -> None:
     k, emb, sents = settings.retrieval.k, assistant.scorer.max_embedded, settings.answer.max_sentences
     first, second = week_halves(questions)
 
-    def oof(drop: tuple[str, ...] = ()) -> dict[str, float]:
+    def oof(drop: tuple[str, ...] = (), on: Collected | None = None) -> dict[str, float]:
+        """Fitted on one half's questions asked on their own date, replayed on the other half's
+        (``on``: the same questions collected in another shape, e.g. asked later)."""
         sums = dict.fromkeys(KEYS, 0.0)
         for train, test in ((first, second), (second, first)):
             f = fit(collected, {q.id for q in train}, k=k, max_embedded=emb, drop=drop)
-            r = replay(collected, f, {q.id for q in test}, k=k, max_embedded=emb, max_sentences=sents)
+            r = replay(on or collected, f, {q.id for q in test}, k=k, max_embedded=emb, max_sentences=sents)
             for key in KEYS:
                 sums[key] += r[key] * r["questions"]
         return {key: round(v / len(questions), 3) for key, v in sums.items()}
@@ -91,16 +93,7 @@ def main() -> None:
         t0 = time.perf_counter()
         later = collect(assistant, questions, holding_articles(articles), asked_later=days)
         print(f"collected asked {days} days later in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-        sums = dict.fromkeys(KEYS, 0.0)
-        for train, test in ((first, second), (second, first)):
-            f = fit(collected, {q.id for q in train}, k=k, max_embedded=emb)
-            r = replay(later, f, {q.id for q in test}, k=k, max_embedded=emb, max_sentences=sents)
-            for key in KEYS:
-                sums[key] += r[key] * r["questions"]
-        print(
-            f"out-of-fold, asked {days} days later:",
-            {key: round(v / len(questions), 3) for key, v in sums.items()},
-        )
+        print(f"out-of-fold, asked {days} days later:", oof(on=later))
     if not args.no_ablations:
         for part, names in (
             ("sentence", SENTENCE_FEATURES),

@@ -31,7 +31,7 @@ def best_sentences(
             continue
         seen.add(s.text)
         picked.append((sc, i, j))
-    dated = len({sources[i].chunk.published for _, i, _ in picked} - {0}) > 1
+    dated = dates_differ([sources[i] for _, i, _ in picked])
 
     def order(p: tuple[float, int, int]) -> tuple[int, int, float]:
         sc, i, j = p
@@ -40,6 +40,11 @@ def best_sentences(
         return (-sources[i].chunk.published if dated else 0, -holds, -sc)
 
     return [(sources[i], sources[i].sentences[j]) for _, i, j in sorted(picked, key=order)]
+
+
+def dates_differ(sources: list[Source]) -> bool:
+    """Whether the quoted sources carry more than one publication date (undated ones aside)."""
+    return len({s.chunk.published for s in sources} - {0}) > 1
 
 
 def _day(iso: str) -> str:
@@ -53,7 +58,7 @@ def extractive_answer(
     """(text, citations): the best sentences quoted verbatim, numbered in order; one number per sentence
     of an article."""
     picked = best_sentences(sources, max_sentences, ratio)
-    dated = len({src.chunk.published for src, _ in picked} - {0}) > 1
+    dated = dates_differ([src for src, _ in picked])
     cites: dict[tuple[str, int, int], Citation] = {}
     parts = []
     for src, s in picked:

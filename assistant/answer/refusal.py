@@ -46,8 +46,7 @@ def closest_passage(sources: list[Source], n: int | None) -> tuple[str, list[Cit
     src = next((s for s in sources if s.n == n), None)
     if src is None or not src.sentences or max(src.scores, default=0.0) <= 0:
         return "", []
-    j = max(range(len(src.sentences)), key=lambda i: src.scores[i])
-    c = cite(1, src, src.sentences[j])
+    c = cite(1, src, src.sentences[src.best_index])
     return f"{CLOSEST_LEAD} “{c.quote}” [1]", [c]
 
 

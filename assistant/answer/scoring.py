@@ -86,8 +86,7 @@ class SentenceScorer:
                     )
                 )
         if feats:
-            order = sorted(feats, key=lambda f: (f.never, -f.cheap(self.model)))
-            chosen = order[: embed or self.max_embedded]
+            chosen = self.worth_embedding(feats, embed or self.max_embedded)
             vecs = self.embedder.encode([sources[f.i].sentences[f.j].text for f in chosen])
             qv = self.embedder.embed_query(question)
             for f, v in zip(chosen, vecs):
@@ -104,14 +103,18 @@ class SentenceScorer:
             src.names_coverage = len(named & terms) / len(named) if named else 1.0
         return feats
 
+    def worth_embedding(self, feats: list[SentenceFeatures], n: int) -> list[SentenceFeatures]:
+        """The n sentences the cheap features rank first (never one that may not be the answer before
+        one that may): those whose meaning is computed."""
+        return sorted(feats, key=lambda f: (f.never, -f.cheap(self.model)))[:n]
+
     def apply(self, sources: list[Source], feats: list[SentenceFeatures], top_embedded: bool = False) -> None:
         """Sets every source's sentence scores and whether its best sentence holds the kind of answer
         asked for. top_embedded: use the dense feature only for the sentences the product would embed
         (replaying features computed with a larger embed)."""
         keep_dense: set[tuple[int, int]] | None = None
         if top_embedded:
-            order = sorted(feats, key=lambda f: (f.never, -f.cheap(self.model)))
-            keep_dense = {(f.i, f.j) for f in order[: self.max_embedded]}
+            keep_dense = {(f.i, f.j) for f in self.worth_embedding(feats, self.max_embedded)}
         for src in sources:
             src.scores = [0.0] * len(src.sentences)
             src.kinds = [0.0] * len(src.sentences)

@@ -46,11 +46,16 @@ class Source:
     def published_date(self) -> str:
         return ymd_iso(self.chunk.published)
 
+    @property
+    def best_index(self) -> int:
+        """The index of its best-scoring sentence (the first when none is scored yet)."""
+        return max(range(len(self.sentences)), key=lambda i: self.scores[i] if self.scores else 0)
+
     def window(self, size: int = 3) -> list[Sentence]:
         """The best-scoring sentence with its neighbours: what the LLM sees of this source."""
         if not self.sentences:
             return []
-        best = max(range(len(self.sentences)), key=lambda i: self.scores[i] if self.scores else 0)
+        best = self.best_index
         lo = max(0, min(best - (size - 1) // 2, len(self.sentences) - size))
         return self.sentences[lo : lo + size]
 

@@ -21,6 +21,11 @@ from assistant.ask.retrieve import document_to_chunk
 from assistant.dates import from_ymd
 
 
+def timely_of(docs: list[Any]) -> bool:
+    """Whether the retriever read the question as asking about the present (age then ranks)."""
+    return any(d.metadata.get("timely") for d in docs)
+
+
 def sources_of(docs: list[Any]) -> list[Source]:
     """The retriever's Documents as numbered sources, with what the retriever knew of each."""
     sources = make_sources([document_to_chunk(d) for d in docs], [d.metadata["score"] for d in docs])
@@ -56,8 +61,7 @@ class Ranker:
         conversation (they count half). Returns the best k sources (numbered) and the support estimate
         of the best ``self.k``."""
         sources = sources_of(docs)
-        timely = any(d.metadata.get("timely") for d in docs)
         self.scorer.score(question, sources, context)
-        ranked = self.reranker.order(sources, self.reference_date(today), timely)
+        ranked = self.reranker.order(sources, self.reference_date(today), timely_of(docs))
         support = self.gate.support(ranked[: self.k])
         return ranked[: k or self.k], support

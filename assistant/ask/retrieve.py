@@ -14,7 +14,7 @@ are hard limits. ``HybridRetriever`` wraps it as a LangChain
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -83,7 +83,7 @@ class HybridSearch:
         if scope:
             s_lo, s_hi = max(lo, to_ymd(scope.start)), min(hi, to_ymd(scope.end + slack))
             if s_lo <= s_hi:
-                wheres.append(ChunkFilter(s_lo, s_hi, tuple(f.sources), tuple(f.exclude_articles)))
+                wheres.append(replace(wheres[0], lo=s_lo, hi=s_hi))
         return self._ranked(query, k, wheres, today, mode, intent.timely)
 
     def _ranked(
@@ -99,8 +99,8 @@ class HybridSearch:
         dense_score: dict[str, float] = {}
         lex_rank: dict[str, int] = {}
         chunks: dict[str, StoredChunk] = {}
-        in_period = 0
-        for w, where in enumerate(wheres):
+        found = 0  # chunks the last filter gave: with a period named, the period's
+        for where in wheres:
             found = 0
             if mode in ("hybrid", "dense"):
                 dense = self.index.dense_search(query, n, where)
@@ -116,9 +116,8 @@ class HybridSearch:
                 for r, (cid, _) in enumerate(lexical, 1):
                     lex_rank.setdefault(cid, r)
                     scores[cid] = scores.get(cid, 0.0) + 1.0 / (rrf + r)
-            in_period = found if w else in_period
-        period = wheres[1] if len(wheres) > 1 and in_period else None
-        if len(wheres) > 1 and not in_period:
+        period = wheres[-1] if len(wheres) > 1 and found else None
+        if len(wheres) > 1 and not found:
             timely = False  # the period named holds nothing: nothing says the question is about now
         missing = [cid for cid in scores if cid not in chunks]
         for chunk in self.index.get_chunks(missing):
@@ -144,7 +143,9 @@ class HybridSearch:
                     lex_rank.get(cid),
                     dense_score.get(cid, 0.0),
                     timely,
-                    None if period is None else period.lo <= chunk.published <= period.hi,
+                    None
+                    if period is None
+                    else period.passes(chunk.article_id, chunk.published, chunk.source),
                 )
             )
             if len(out) >= k:

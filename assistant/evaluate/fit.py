@@ -37,7 +37,7 @@ from assistant.answer.models import (
 )
 from assistant.answer.scoring import SentenceFeatures, SentenceScorer
 from assistant.answer.types import Source
-from assistant.ask.rank import sources_of
+from assistant.ask.rank import sources_of, timely_of
 from assistant.ask.retrieve import Filters
 from assistant.evaluate.split import Question
 from assistant.textutil import contains_answer
@@ -126,7 +126,7 @@ def collect(
                     q,
                     answerable,
                     assistant.ranker.reference_date(today),
-                    any(d.metadata.get("timely") for d in docs),
+                    timely_of(docs),
                     sources,
                     feats,
                     [contains_answer(sources[f.i].sentences[f.j].text, q.answer) for f in feats],
