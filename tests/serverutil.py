@@ -41,6 +41,19 @@ def app_env(root: Path, corpus: Path, **extra: str) -> dict[str, str]:
     }
 
 
+def feed_app_env(root: Path, corpus: Path) -> dict[str, str]:
+    """app_env for an app that follows the tests' own feed site on 127.0.0.1: it may fetch loopback,
+    waits for no host delay, polls feeds only when asked and watches no folder."""
+    return app_env(
+        root,
+        corpus,
+        fetch__allow=json.dumps(["127.0.0.0/8"]),
+        feeds__host_delay_s="0",
+        feeds__interval_minutes="0",
+        watch="false",
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -4,7 +4,6 @@ and the whole path in Debian's Chromium: add a feed, see its articles listed, as
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 from assistant.ui.history import plain_text
 from tests.conftest import write_corpus
 from tests.feedsite import Entry, FeedSite
-from tests.serverutil import ARTIFACTS, app_env, browser_page, free_port, start_app, stop_app
+from tests.serverutil import ARTIFACTS, browser_page, feed_app_env, free_port, start_app, stop_app
 
 HARBOUR = [
     "The Port of Lindmoor opened its new harbour crane on Thursday, lifting the first container just after seven.",
@@ -75,14 +74,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("feeds-page")
     corpus = write_corpus(root / "corpus")  # conftest's three articles, one of them from example.org
     write_corpus(corpus, FILLER)
-    env = app_env(
-        root,
-        corpus,
-        fetch__allow=json.dumps(["127.0.0.0/8"]),
-        feeds__host_delay_s="0",
-        feeds__interval_minutes="0",
-        watch="false",
-    )
+    env = feed_app_env(root, corpus)
     proc, url = start_app(env, free_port(), root / "server.log")
     yield {"url": url, "root": root}
     stop_app(proc)

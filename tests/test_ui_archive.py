@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.feedsite import Entry, FeedSite
-from tests.serverutil import ARTIFACTS, app_env, browser_page, free_port, start_app, stop_app
+from tests.serverutil import ARTIFACTS, browser_page, feed_app_env, free_port, start_app, stop_app
 
 REFUSAL = "The indexed articles don't say"
 HEDGE = "The closest passage I found"
@@ -215,14 +215,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     corpus.mkdir()
     for name, (_, _, text) in ARCHIVE.items():
         (corpus / name).write_text(text, encoding="utf-8")
-    env = app_env(
-        root,
-        corpus,
-        fetch__allow=json.dumps(["127.0.0.0/8"]),
-        feeds__host_delay_s="0",
-        feeds__interval_minutes="0",
-        watch="false",
-    )
+    env = feed_app_env(root, corpus)
     proc, url = start_app(env, free_port(), root / "server.log")
     yield {"url": url, "root": root, "corpus": corpus}
     stop_app(proc)
