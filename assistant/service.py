@@ -128,9 +128,9 @@ class Assistant:
             )
         return self._chains[b]
 
-    @staticmethod
-    def _rewrite(question: str, history: Sequence[Turn], model: Any) -> Standalone:
-        return standalone(question, history, model, prompts.load("condense") if model is not None else "")
+    def _rewrite(self, question: str, history: Sequence[Turn], model: Any) -> Standalone:
+        template = prompts.load("condense") if model is not None else ""
+        return standalone(question, history, model, template, related=self.search.mentioned_together)
 
     def standalone(
         self, question: str, history: Sequence[Turn] = (), backend: Backend | str | None = None
@@ -186,16 +186,26 @@ class Assistant:
         filters: Filters | None = None,
         backend: str | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """``{"draft": text}`` parts while a model writes (unchecked), then ``{"answer": Answer}``. The
-        answer's timings: ``ttft_ms`` until the first text (draft or answer), ``total_ms`` until the end."""
+        """With a model: ``{"evidence": Answer}`` (the verified quotes, as soon as the sources are judged
+        to hold an answer), ``{"draft": text}`` parts while the model writes (unchecked); always last
+        ``{"answer": Answer}``. The answer's timings: ``useful_ms`` until the first checked content
+        (the evidence, or the answer itself), ``ttft_ms`` until the first text of any kind (a draft
+        included), ``total_ms`` until the checked answer."""
         t0 = time.perf_counter()
         first: float | None = None
+        useful: float | None = None
         request = Request(question, tuple(history), today or date.today(), filters or Filters())
         for part in self.chain(backend).stream(request):
-            first = first or time.perf_counter()
+            now = time.perf_counter()
+            first = first or now
+            if "evidence" in part or "answer" in part:
+                useful = useful or now
             if "answer" in part:
-                ms = round((time.perf_counter() - t0) * 1000, 1)
-                part["answer"].timings.update(ttft_ms=round((first - t0) * 1000, 1), total_ms=ms)
+                part["answer"].timings.update(
+                    ttft_ms=round((first - t0) * 1000, 1),
+                    useful_ms=round(((useful or now) - t0) * 1000, 1),
+                    total_ms=round((now - t0) * 1000, 1),
+                )
             yield part
 
     def ask(self, question: str, history: Sequence[Turn] = (), **kwargs: Any) -> Answer:

@@ -51,12 +51,14 @@ from assistant.answer import (  # noqa: E402
     scoring,
     types,
 )
-from assistant.ask import rewrite, timescope  # noqa: E402
+from assistant.ask import followup, rewrite, subject, timescope  # noqa: E402
 from assistant.store import StoredChunk  # noqa: E402
 
 MODULES: tuple[ModuleType, ...] = (
     answertype,
     textutil,
+    followup,
+    subject,
     rewrite,
     timescope,
     sentences,
@@ -319,7 +321,7 @@ def function_targets() -> list[Target]:
     normal = _sources(NORMAL_ARTICLE)
     kw_answer = tuple(_patterns_specs((answertype, textutil)))
     kw_text = tuple(_patterns_specs((textutil,)))
-    kw_rewrite = tuple(_patterns_specs((rewrite, textutil)))
+    kw_rewrite = tuple(_patterns_specs((followup, subject, rewrite, textutil)))
     kw_time = tuple(_patterns_specs((timescope,)))
     kw_claims = tuple(_patterns_specs((citations, quotes, refusal, answertype, textutil)))
     kw_quotes = tuple(_patterns_specs((quotes,)))
@@ -353,13 +355,21 @@ def function_targets() -> list[Target]:
         Target("rewrite.is_follow_up", lambda t: rewrite.is_follow_up(t, HISTORY), kw_rewrite),
         Target("rewrite.rule_rewrite", lambda t: rewrite.rule_rewrite(t, HISTORY), kw_rewrite),
         Target(
-            "rewrite.rule_context(history question)",
-            lambda t: rewrite.rule_context("And why?", [("user", t), ("assistant", "Idris Penhallow [1].")]),
+            "rewrite.rule_rewrite(history question)",
+            lambda t: rewrite.rule_rewrite("And why?", [("user", t), ("assistant", "Idris Penhallow [1].")]),
             kw_rewrite,
         ),
         Target(
-            "rewrite.rule_context(history answer)",
-            lambda t: rewrite.rule_context("And why?", [("user", q), ("assistant", t)]),
+            "rewrite.rule_rewrite(history answer)",
+            lambda t: rewrite.rule_rewrite("Where is he from?", [("user", q), ("assistant", t)]),
+            kw_rewrite,
+        ),
+        Target("subject.names", lambda t: subject.names(t, limit=10**6), kw_rewrite),
+        Target("subject.asks_for", subject.asks_for, kw_rewrite),
+        Target("subject.answer_body", subject.answer_body, kw_rewrite),
+        Target(
+            "subject.subjects",
+            lambda t: subject.Exchange(t, t).subjects(),
             kw_rewrite,
         ),
         Target("rewrite.standalone(question)", lambda t: rewrite.standalone(t, HISTORY), kw_rewrite),

@@ -231,6 +231,7 @@ def test_eval_conversation_figures(tmp_path: Path) -> None:
         "follow_ups_with_antecedent_in_conversation": 1.0,
         "carrying_antecedent_where_in_conversation": 1.0,
         "follow_up_answer_contains": 1.0,
+        "follow_ups_carrying_antecedent_llm": -1.0,  # not asked for (--llm-rewrites)
     }
     missing = CliRunner().invoke(
         app, ["eval", str(split), "--conversation", "--conversations", str(tmp_path / "no.jsonl")]

@@ -18,7 +18,7 @@ from assistant.answer.answertype import expected_kind, holds_kind
 from assistant.answer.citations import Claim, Resolved
 from assistant.answer.llm import Checked
 from assistant.answer.types import Source
-from assistant.ask import rewrite, timescope
+from assistant.ask import subject, timescope
 from assistant.ask.rewrite import Standalone, is_follow_up, rule_rewrite
 from assistant.ask.timescope import TimeIntent, TimeScope, parse_time_scope
 from assistant.sentences import sentence_spans
@@ -105,7 +105,10 @@ RESULT: dict[str, Check] = {
     "textutil.contains_answer": _is(bool),
     "rewrite.is_follow_up": _is(bool),
     "rewrite.rule_rewrite": _is(str),
-    "rewrite.rule_context": lambda _t, r: isinstance(r, str) and len(r.split()) <= 10,
+    "subject.names": _list_of(str),
+    "subject.asks_for": _is(str, None),
+    "subject.answer_body": _is(str),
+    "subject.subjects": _is(list),
     "rewrite.standalone": _is(Standalone),
     "rewrite.kept_what_was_typed": _is(bool),
     "rewrite.llm_rewrite": _is(str, None),
@@ -170,7 +173,7 @@ def test_pattern_finishes_on_hostile_text(i: int, pattern: re.Pattern[str]) -> N
 
 
 @pytest.mark.parametrize(
-    "pattern,tail", [(citations.MARKER, "[1]"), (rewrite._MARKERS, "[1]"), (quotes._ELLIPSIS, "…")]
+    "pattern,tail", [(citations.MARKER, "[1]"), (subject.MARKERS, "[1]"), (quotes._ELLIPSIS, "…")]
 )
 def test_patterns_that_start_with_spaces(pattern: re.Pattern[str], tail: str) -> None:
     """A run of spaces not followed by what the pattern wants is read once, not once per space; one

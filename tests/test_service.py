@@ -16,7 +16,8 @@ from tests.conftest import SEED
 def check_quotes(assistant: Assistant, answer) -> None:  # type: ignore[no-untyped-def]
     import re
 
-    markers = {int(m) for m in re.findall(r"\[(\d+)\]", answer.text)}
+    # every citation is marked in the answer, or in the quotes shown before a model's answer
+    markers = {int(m) for m in re.findall(r"\[(\d+)\]", f"{answer.text} {answer.quotes}")}
     assert markers == {c.n for c in answer.citations}
     assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
     for c in answer.citations:
@@ -150,6 +151,24 @@ def test_model_answer_is_kept_with_its_verified_citation(seeded: Assistant) -> N
     assert answer.text == reply and not answer.refused and answer.from_model
     assert "energy infrastructure" in answer.citations[0].quote
     check_quotes(seeded, answer)
+
+
+def test_the_verified_quotes_come_before_the_model_writes(seeded: Assistant) -> None:
+    """Evidence first: the quotes, checked, before the first token of the model; the model's answer then
+    keeps them (numbered in one series with its own citations)."""
+    model, _ = with_model_reply(seeded, "Putin agreed to limit attacks on energy infrastructure. [1]")
+    parts = list(model.stream("What did Putin agree to limit attacks on?"))
+    kinds = [next(iter(p)) for p in parts]
+    assert kinds[0] == "evidence" and kinds[1] == "draft" and kinds[-1] == "answer"
+    evidence, answer = parts[0]["evidence"], parts[-1]["answer"]
+    assert "energy infrastructure" in evidence.text and not evidence.from_model
+    check_quotes(seeded, evidence)
+    assert answer.quotes == evidence.text
+    assert {c.quote for c in evidence.citations} <= {c.quote for c in answer.citations}
+    assert 0 < answer.timings["useful_ms"] <= answer.timings["ttft_ms"] <= answer.timings["total_ms"]
+    # a question the sources do not hold shows no evidence: the refusal is all there is
+    off = [next(iter(p)) for p in model.stream("What is the population of Brazil?")]
+    assert off == ["answer"]
 
 
 def test_model_answer_that_only_repeats_the_question_is_replaced_by_quotes(seeded: Assistant) -> None:

@@ -62,7 +62,8 @@ class SentenceScorer:
         question that came from the conversation (they count half)."""
         q_terms = set(content_terms(question))
         sal = salient_terms(question)
-        added = set(content_terms(context)) - set(content_terms(question.replace(f"({context})", "")))
+        own = question.replace(context, "") if context else question
+        added = set(content_terms(context)) - set(content_terms(own))
         weights = {t: (2.0 if t in sal else 1.0) * (0.5 if t in added else 1.0) for t in q_terms}
         total = sum(weights.values()) or 1.0
         asked = names_and_numbers(" " + question)

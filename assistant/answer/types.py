@@ -137,6 +137,9 @@ class Answer:
     rewrite: str = "as asked"
     # Whether the text is the model's own (checked) answer, or quotes shown instead of it.
     from_model: bool = False
+    # Beside a model's own answer: the verified quotes shown before it (their [n] in the same series as
+    # the answer's citations); "" otherwise.
+    quotes: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     context_tokens: int = 0

@@ -3,8 +3,12 @@
     rewrite the question → hybrid retrieval → sentence scoring, reranking and the support estimate →
     answerer (the chat model behind the prompts in ``prompts/``, or the extractive answerer) → checks
 
-It streams ``{"draft": text}`` parts while a model writes (unchecked text: show it as a draft) and ends
-with ``{"answer": Answer}``, whose text, quotes and citations are checked against the sources.
+Evidence first: with a model, as soon as the sources are ranked and judged to hold an answer, it yields
+``{"evidence": Answer}``, the verified quotes (what the extractive answerer says); then ``{"draft": text}``
+parts while the model writes (unchecked text: show it as a draft); it ends with ``{"answer": Answer}``,
+whose text, quotes and citations are checked against the sources. The model's checked answer keeps the
+quotes reachable (``Answer.quotes``), numbered in one series with its own citations
+(``answer.evidence.with_quotes``).
 
 What the answer is (``Answer.kind``): "answer" when the support estimate passes; "closest" when it does
 not but the best passage is on the question's topic (it covers at least ``answer.closest_coverage`` of
@@ -25,6 +29,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnableLambda
 
 from assistant import prompts
+from assistant.answer.evidence import with_quotes
 from assistant.answer.extractive import extractive_answer
 from assistant.answer.gate import is_supported, why_refused
 from assistant.answer.llm import check_model_answer, format_sources
@@ -72,7 +77,7 @@ class State:
 
     @property
     def query(self) -> str:
-        return self.standalone.question if self.standalone else self.request.question
+        return self.standalone.search if self.standalone else self.request.question
 
 
 def not_supported(
@@ -144,6 +149,10 @@ def build_chain(parts: ChainParts) -> Runnable[Request, dict[str, Any]]:
         elif write is None:
             ans.text, ans.citations = extractive_answer(sources, cfg.max_sentences)
         else:
+            quoted, quote_cites = extractive_answer(sources, cfg.max_sentences)
+            quote_cites = parts.verify(quote_cites)
+            if quote_cites:
+                yield {"evidence": replace(ans, text=quoted, citations=quote_cites, notes=[])}
             context = format_sources(sources, cfg.window)
             ans.context_tokens = len(context) // 4
             draft = ""
@@ -161,6 +170,8 @@ def build_chain(parts: ChainParts) -> Runnable[Request, dict[str, Any]]:
             )
             if checked.refused:
                 not_supported(ans, state.request.question, sources, support, cfg)
+            elif checked.from_model and quote_cites:
+                ans.text, ans.citations, ans.quotes = with_quotes(checked.text, checked.citations, quoted, quote_cites)
             else:
                 ans.text, ans.citations = checked.text, checked.citations
             ans.from_model = checked.from_model

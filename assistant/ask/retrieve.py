@@ -58,6 +58,15 @@ class HybridSearch:
     index: Index
     cfg: RetrievalSettings
 
+    def mentioned_together(self, name: str, other: str, k: int = 5) -> bool:
+        """Whether one of the k chunks that best match both names holds both (the last word of each:
+        "Traficant" beside "George Santos")."""
+        a, b = name.split()[-1].lower(), other.split()[-1].lower()
+        if a == b:
+            return True
+        ids = [cid for cid, _ in self.index.lexical_search(f"{name} {other}", k)]
+        return any(a in c.text.lower() and b in c.text.lower() for c in self.index.get_chunks(ids))
+
     def search(
         self,
         query: str,

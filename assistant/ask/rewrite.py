@@ -1,320 +1,218 @@
-"""Follow-up questions → standalone questions, before retrieval.
+"""Follow-up questions → standalone questions, before retrieval. Whether a question is a follow-up:
+``followup.py``; what it points back at, the conversation's subject: ``subject.py``.
 
-A question is a follow-up only when it cannot stand alone:
-- it opens with a conjunction or asks "what about …" ("and what did Zelenskiy say?", "and Biden?");
-- a pronoun has nothing in the question it could stand for ("What did he say?", "Which asteroid did it
-  hit?", but not "Actor Brannon Vale retired. He is best remembered for…" or "Which shipping firm said it
-  would…");
-- it ends on "it", "that", "there"… ("What did Zelenskiy say about it?", "When was that?"), a
-  demonstrative is the subject of its verb ("What did that mean?") or points back ("How much is that
-  deal worth?"), or it asks for "the same" or "else";
-- it names nothing of its own: no name, no number and at most two content words ("Why?", "For how
-  long?", "What was the final score?").
-A question that names its own subject is left exactly as typed.
+The rule puts the subject where the follow-up's pronoun or ellipsis stands, so the question reads as
+one a person would type:
+- "Where is he from?" → "Where is Idris Penhallow from?"; "What is her next book about?" → "What is
+  Nell Arden's next book about?"; "And what did he demand?" → "What did Vladimir Putin demand?";
+- "Who's the superintendent there?" → "Who's the superintendent in Yellowstone?";
+- "How much is that deal worth?" → "How much is the LeBron James deal worth?";
+- "What about Norway?" → the earlier question with Norway in its subject's place;
+- with nowhere to put it ("Why?", "Which island?", "When did that happen?"): "About the Philippines:
+  which island?"; with no name in the conversation at all, the earlier question before it.
+The earlier question's other words help the search find the sources (``Standalone.context``: they count
+half when the sources are judged to cover the question, and are not shown as part of the question).
 
-A follow-up is rewritten by the LLM when one is active, or by a rule that adds the conversation's topic
-in brackets (the names the last answer gave, the names in the question before, then its other words);
-the added words help find the sources and count half when the sources are judged to cover the question.
-An LLM rewrite that loses a name or a number the user typed, or adds nothing the conversation said, is
-rejected in favour of the rule's.
+With a chat model the model rewrites the follow-up; its rewrite is rejected in favour of the rule's when
+it loses a name or number the user typed, adds nothing the conversation said, or leaves out the subject
+the rule found.
 """
 
 from __future__ import annotations
 
-import calendar
 import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Any
 
-from assistant.dates import MONTHS
-from assistant.sentences import sentence_spans
-from assistant.textutil import QUESTION_WORDS, STOPWORDS, content_terms, stem, tokens
+from assistant.ask.followup import AUX, PERSON, THING, Turn, is_follow_up
+from assistant.ask.subject import (
+    MARKERS,
+    Exchange,
+    Related,
+    exchanges,
+    kind_of_name,
+    pick_exchange,
+    subject_for,
+    topic_words,
+)
+from assistant.textutil import STOPWORDS, content_terms, stem, tokens
+
+__all__ = ["Standalone", "Turn", "is_follow_up", "kept_what_was_typed", "rule_rewrite", "standalone"]
 
 log = logging.getLogger(__name__)
 
-Turn = tuple[str, str]  # (role, text): role is "user" or "assistant"
-
-
-def _set(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
-
-# Every run of spaces (or of non-word characters) in these patterns is taken whole ("\s++", "\W*+"):
-# a word follows it, so no match needs part of one, and a failed match gives nothing back.
-OPENS_WITH_ELLIPSIS = re.compile(
-    r"^\W*+(?:and|but|also|or|so|then|plus)\b|^\W*+(?:what|how)\s++about\b|^\W*+(?:what|who|where|when)\s++else\b",
+_OPENING = re.compile(r"^\W*+(?:and|but|also|or|so|then|plus)\b[\s,]*+", re.I)
+_WHAT_ABOUT = re.compile(r"^\W*+(?:(?:and|but|so)\s++)?(?:what|how)\s++about\s++(?P<x>[^?]{1,200}?)\s*+\??\s*+$", re.I)
+# "And Biden?", "And the Senate?": nothing but a name after the conjunction
+_AND_NAME = re.compile(
+    r"^\W*+(?i:and|but|or|also)\s++(?P<x>(?:the\s++)?[A-Z][\w’'.-]*+(?:\s++[A-Z][\w’'.-]*+){0,4})\s*+\??\s*+$"
+)
+_PRONOUN = re.compile(r"\b(?:he|she|him|his|her|they|them|their|it|its)\b", re.I)
+_THERE = re.compile(r"\bthere\b(?=\s*+(?:[?.!,]|$|\b(?:now|today|yet|before|after|too)\b))", re.I)
+# "that fire" after a verb or a preposition, or opening the question (not "the dog that bit him")
+_DEMONSTRATIVE = re.compile(
+    r"(?:^\W*+|\b(?:is|was|are|were|about|of|for|with|did|does|do|in|on|at|from|to|by|after|before|during|"
+    r"behind|over|under|against|into|like|than|through|without)\s++|['’]s\s++)"
+    r"(?P<d>(?:this|that|these|those)\s++(?P<noun>[a-z][\w-]*+))",
     re.I,
 )
-PERSON = _set("he she him his her hers himself herself")
-GROUP = _set("they them their theirs themselves")
-THING = _set("it its itself")
-POSSESSIVE = _set("his her their its")
-ENDING = _set("it that this these those there them")
-AUX = _set(
-    "is was are were be been am do does did has have had will would can could should may might must shall"
+_NOT_A_NOUN = STOPWORDS | AUX | frozenset(
+    ["week", "weekend", "year", "month", "morning", "day", "days", "time", "season", "happen", "happened"]
+    + ["happens", "mean", "means", "meant"]
 )
-DETERMINERS = _set(
-    "the a an this that these those which what whose some many several all both each every any his her their "
-    "its our my your no other another one two three four five six seven eight nine ten dozens hundreds"
-)
-TIME_NOUNS = _set(
-    "week weekend year month morning afternoon evening night summer winter spring fall autumn season time past "
-    "upcoming coming day days century decade quarter"
-)
-# Words for people that a "he"/"she" can stand for ("Which actor said he…").
-PERSON_NOUNS = _set(
-    "man woman men women boy girl person people child children actor actress singer rapper musician artist "
-    "player star athlete coach president minister leader ceo founder author writer novelist journalist judge "
-    "senator governor mayor officer suspect victim king queen prince princess pope lawmaker politician "
-    "candidate chief director executive official spokesperson spokesman spokeswoman father mother son daughter "
-    "husband wife brother sister teenager student teacher doctor scientist astronaut host comedian winner "
-    "champion member representative congressman congresswoman billionaire entrepreneur owner"
-)
-# "How long did it take rescuers to reach…": an "it" that stands for what follows ("How much did it
-# cost?" has nothing following: its "it" is something said before). EXPLETIVE_IT is matched at an "it"
-# (the shortest match first); whether a "to", "that" or "for" (EXPLETIVE_IT_OBJECT) follows it is read
-# once per sentence, as ".*\b(?:to|that|for)\b" searched from every "it" would be quadratic.
-EXPLETIVE_IT = re.compile(
-    r"it\s++(?:\w++\s++)??(?:take|takes|took|cost|costs|seem|seems|seemed|appear|appears|appeared)\b"
-)
-EXPLETIVE_IT_OBJECT = re.compile(r"\b(?:to|that|for)\b")
-# "It's official: …", "Is it true that …": an "it" that stands for nothing.
-EXPLETIVE_IT_TYPED = re.compile(
-    r"(?:\bit(?:['’]s|\s++is|\s++was|\s++will\s++be|\s++would\s++be)|\b(?:is|was|isn't|wasn't)\s++it)\s++"
-    r"(?:true|official|possible|likely|unlikely|"
-    r"clear|expected|known|estimated|reported|confirmed|said|believed|thought)\b",
+_WH = frozenset(["what", "which", "who", "whom", "whose", "where", "when", "why", "how"])
+# "How long did it take rescuers to…", "It's official": an "it" that stands for nothing.
+_EXPLETIVE_IT = re.compile(
+    r"^it\s++(?:\w++\s++)??(?:take|takes|took|seem|seems|seemed|appear|appears|appeared)\b.*\b(?:to|that)\b"
+    r"|^it(?:['’]s|\s++is|\s++was)\s++(?:true|official|possible|likely|clear|expected|known)\b",
     re.I,
 )
-DEMONSTRATIVE_SUBJECT = re.compile(
-    r"(?:^|\b(?:what|why|how|when|where|who|did|does|do|is|was|will|would|and|but)\s++)"
-    r"(?:this|that|these|those)\s++(?:is|was|are|were|be|been|will|would|could|has|had|mean|means|meant|"
-    r"happen|happened|happens|affect|affects|affected|cost|costs|start|started|end|ended|include|includes)\b",
-    re.I,
-)
-# "What's that fire called?", "How much is that deal worth?": a demonstrative after a verb or a
-# preposition points back at something said before (unlike "said that lava…", a conjunction).
-DEMONSTRATIVE_NOUN = re.compile(
-    r"(?:\b(?:is|was|are|were|about|of|for|with|did|does|do|in|on|at|from|to|by|after|before|during|behind|"
-    r"over|under|against|into|like|than|through|without)|['’]s)\s++"
-    r"(?:this|that|these|those)\s++([a-z][\w-]*+)",
-    re.I,
-)
-SAME_OR_ELSE = re.compile(r"\bthe same\b(?!-)|\belse\b", re.I)
-_CONTRACTION = re.compile(r"['’](?:s|re|ll|d|ve|m)$", re.I)
-# A marker and the spaces before it; never started inside a run of spaces (the match from the run's
-# first space covers it), so a long run costs one scan, not one per space.
-_MARKERS = re.compile(r"(?!(?<=\s)\s)\s*+\[\d++(?:\s*+[,;]\s*+\d++)*+\]")
-# Nothing follows the repeated group, so the greedy first try always succeeds: taking each run whole
-# ("*+", "++") changes no match and rules out backtracking into the nested repetition.
-_NAME_RUN = re.compile(
-    r"(?:[A-Z][\w’'-]*+(?:\.(?=\s++[A-Z]))?(?:\s++(?:of|de|la|van|von|al|bin)\s++|\s++)?)++"
-)
-_POSSESSIVE_S = re.compile(r"['’]s$")
-OPENING_PREPOSITIONS = _set("with in after at on during for since before despite by")
-_WH = _set("what which who whom whose where when why how")
 
 
-def _is_content(word: str) -> bool:
-    return word not in STOPWORDS and word not in QUESTION_WORDS and word not in AUX
+@dataclass(frozen=True)
+class Standalone:
+    question: str
+    how: str  # "as asked", "rule", "llm" or "llm rejected"
+    # Words of the earlier question the search reads beside the standalone question (not shown), or
+    # the earlier question the standalone one says it follows; they count half when the sources are
+    # judged to cover the question.
+    context: str = ""
+    # The question without what it says it follows ("(following “…”)"); "" when it says nothing
+    own: str = ""
+
+    @property
+    def search(self) -> str:
+        """What the search is given: the question and the earlier words (not "following")."""
+        return f"{self.own or self.question} {self.context}".strip()
 
 
-def _sentences(question: str) -> list[tuple[list[str], list[str]]]:
-    """Per sentence: its words as typed, and lowercased without contractions ("Who's" → "who")."""
-    out = []
-    for s, e in sentence_spans(question):
-        typed = tokens(question[s:e])
-        out.append((typed, [_CONTRACTION.sub("", w.lower().replace("’", "'")) for w in typed]))
-    return out
+def _possessive(name: str) -> str:
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
 
 
-def _stands_for(typed: list[str], words: list[str], k: int, pronoun: str) -> bool:
-    """Whether word k can be what the pronoun stands for: a name, a word for a person, or (not for
-    "he"/"she") a noun after a determiner."""
-    w = words[k]
-    if w in PERSON_NOUNS or w.rstrip("s") in PERSON_NOUNS:
-        return True
-    if not _is_content(w):
-        return False
-    if typed[k][0].isupper():
-        return True
-    return pronoun not in PERSON and k > 0 and words[k - 1] in DETERMINERS
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
 
 
-_PRONOUNS = PERSON | GROUP | THING
-_NOT_POINTED_AT = TIME_NOUNS | STOPWORDS  # "this week", "that the…"
+def _kind_of(pronoun: str) -> str:
+    return "person" if pronoun in PERSON else "thing"
 
 
-class _Sentence:
-    """What the pronoun checks read of one sentence, each computed once (checked again for every
-    pronoun, they made a long question quadratic)."""
-
-    def __init__(self, typed: list[str], words: list[str]) -> None:
-        self.typed, self.words = typed, words
-        self._first: dict[bool, int] = {}
-        self._expletive_typed: bool | None = None
-        self._joined = ""
-        self._starts: list[int] = []
-        self._last_object = -1
-
-    def first_antecedent(self, pronoun: str) -> int:
-        """The first word that can stand for the pronoun (len(words) when none can)."""
-        person = pronoun in PERSON
-        if person not in self._first:
-            found = (k for k in range(len(self.words)) if _stands_for(self.typed, self.words, k, pronoun))
-            self._first[person] = next(found, len(self.words))
-        return self._first[person]
-
-    def expletive_it(self, i: int) -> bool:
-        """Whether the "it" at word i stands for what follows it, or for nothing."""
-        if not self._starts:
-            self._joined = " ".join(self.words)
-            self._starts = list(accumulate((len(w) + 1 for w in self.words), initial=0))
-            self._last_object = max(
-                (m.start() for m in EXPLETIVE_IT_OBJECT.finditer(self._joined)), default=-1
-            )
-        head = EXPLETIVE_IT.match(self._joined, self._starts[i])
-        if head and self._last_object >= head.end():
-            return True
-        if self._expletive_typed is None:
-            self._expletive_typed = bool(EXPLETIVE_IT_TYPED.search(" ".join(self.typed)))
-        return self._expletive_typed
+def _slot(question: str, m: re.Match[str]) -> str:
+    """How the pronoun at m is used: "possessive", "object" or "subject"."""
+    p = m.group(0).lower()
+    if p in ("his", "its", "their"):
+        return "possessive"
+    if p == "her":
+        after = question[m.end() :].split(maxsplit=1)
+        word = after[0].strip("?.!,;:").lower() if after else ""
+        return "possessive" if word and word.isalpha() and word not in STOPWORDS and word not in AUX else "object"
+    return "object" if p in ("him", "them") else "subject"
 
 
-def _unbound_pronoun(sentences: list[tuple[list[str], list[str]]]) -> bool:
-    """True when a pronoun has nothing in the question it could stand for."""
-    for typed, words in sentences:
-        sentence = _Sentence(typed, words)
-        for i, w in enumerate(words):
-            if w not in _PRONOUNS:
-                continue
-            if w in THING and sentence.expletive_it(i):
-                continue
-            # "Which asteroid did it hit?": the question's own subject cannot stand for itself.
-            own_subject = words[0] in _WH and i > 0 and words[i - 1] in AUX
-            if not own_subject and sentence.first_antecedent(w) < i:
-                continue
-            # "With her third title, which Dutch cyclist…": a name after a possessive that opens the sentence
-            opens = i == 1 and words[0] in OPENING_PREPOSITIONS
-            if (
-                w in POSSESSIVE
-                and opens
-                and any(typed[k][0].isupper() and _is_content(words[k]) for k in range(i + 1, len(words)))
-            ):
-                continue
-            return True
-        if sentence.first_antecedent("it") < len(words):
-            return False  # a pronoun in a later sentence can stand for a word of this one
-    return False
-
-
-def is_follow_up(question: str, history: Sequence[Turn]) -> bool:
-    if not any(role == "user" and text.strip() for role, text in history):
-        return False
-    if OPENS_WITH_ELLIPSIS.search(question):
-        return True
-    sentences = _sentences(question)
-    words = [w for _, ws in sentences for w in ws]
-    if not any(_is_content(w) for w in words):
-        return True
-    typed = [t for ts, _ in sentences for t in ts]
-    named = any(t[0].isupper() and _is_content(w) for t, w in zip(typed[1:], words[1:]))
-    named = named or any(ch.isdigit() for t in typed for ch in t)
-    if not named and sum(_is_content(w) for w in words) <= 2:
-        return True  # "For how long?", "Who won?", "What was the final score?": nothing of its own
-    context = len(sentences) > 1 and any(_is_content(w) for w in sentences[0][1])
-    if words[-1] in ENDING and not context:
-        return True
-    if DEMONSTRATIVE_SUBJECT.search(question) or SAME_OR_ELSE.search(question):
-        return True
-    if any(m.group(1).lower() not in _NOT_POINTED_AT for m in DEMONSTRATIVE_NOUN.finditer(question)):
-        return True
-    return _unbound_pronoun(sentences)
-
-
-# A dateline and a wire tag opening a news sentence: "NEW YORK (CNN Business) — ", "(CNN) ".
-_DATELINE = re.compile(r"^(?:[A-Z][A-Z.,' -]+)?\s*(?:\([^)]{1,40}\))?\s*[—–-]*\s*")
-
-
-_CALENDAR = frozenset(MONTHS) | {d.lower() for d in calendar.day_name} | {"today", "yesterday", "tomorrow"}
-
-
-_NOT_NAMES = STOPWORDS | QUESTION_WORDS | AUX
-
-
-def _names(text: str, limit: int = 4) -> list[str]:
-    """Runs of capitalised words ("Idris Penhallow", "Halvard Prize") in each sentence, without a dateline,
-    leading stopwords ("The") or a lone capitalised word that only opens its sentence."""
+def _fill(question: str, exchange: Exchange) -> tuple[str, set[str]]:
+    """(the question with the subject where its pronouns, "there" and "that …" stand, what was put in:
+    "person", "thing", "place", "that", and "answer" when a name came from the earlier answer)."""
+    done: set[str] = set()
     out: list[str] = []
-    for s, e in sentence_spans(text):
-        sentence = text[s:e]
-        sentence = sentence[_DATELINE.match(sentence).end() :]  # type: ignore[union-attr]
-        opening = len(sentence) - len(sentence.lstrip())  # where its first word starts
-        for m in _NAME_RUN.finditer(sentence):
-            words = m.group(0).split()
-            if len(words) == 1 and m.start() <= opening:
-                continue  # one capitalised word opening a sentence is not known to be a name
-            start = 0
-            while start < len(words) and words[start].lower().strip(".,;:") in _NOT_NAMES:
-                start += 1
-            words = words[start:]
-            name = _POSSESSIVE_S.sub("", " ".join(words)).strip(".,;:’'")
-            if all(w.lower().strip(".,;:") in _CALENDAR for w in words):
-                continue  # "Friday", "March": when, not who or what
-            if name and name not in out:
-                out.append(name)
-            if len(out) >= limit:
-                return out
-    return out
-
-
-def _topic_words(text: str) -> list[str]:
-    words: dict[str, None] = {}  # in order, each once
-    for w in tokens(text):
-        low = w.lower()
-        if low in STOPWORDS or low in QUESTION_WORDS or len(low) < 3:
+    last = 0
+    low = question.lower()
+    for m in _PRONOUN.finditer(question):
+        p = m.group(0).lower()
+        kind = _kind_of(p)
+        if kind in done or (p in THING and _EXPLETIVE_IT.match(question[m.start() :])):
             continue
-        words[w] = None
-    return list(words)
-
-
-def _previous(history: Sequence[Turn]) -> tuple[str, str, list[Turn]]:
-    """(the last user question made standalone, the answer to it, the history before it)."""
-    last_user = max((i for i, (role, _) in enumerate(history) if role == "user"), default=-1)
-    if last_user < 0:
-        return "", "", []
-    before = list(history[:last_user])
-    answer = next((text for role, text in history[last_user + 1 :] if role == "assistant"), "")
-    question = history[last_user][1]
-    if is_follow_up(question, before):
-        question = rule_rewrite(question, before[-6:])
-    return question, answer, before
-
-
-def rule_context(question: str, history: Sequence[Turn], limit: int = 10) -> str:
-    """The conversation's topic, to add to a follow-up (at most ``limit`` words): the names the last
-    answer gave that its question did not ask about, the names in that question, then its other words."""
-    prev_q, prev_a, _ = _previous(history)
-    have = {w.lower() for w in tokens(question)}
-    asked = set(content_terms(prev_q))
-    candidates = [n for n in _names(_MARKERS.sub("", prev_a)) if not set(content_terms(n)) <= asked]
-    candidates += _names(prev_q, limit=5) + _topic_words(prev_q)
-    extra: list[str] = []
-    for phrase in candidates:
-        new = [w for w in phrase.split() if w.lower() not in have]
-        if not new or len(extra) + len(new) > limit:
+        subject = subject_for(exchange, kind, sure=True)
+        if subject is None or subject.name.lower() in low:
             continue
-        extra.extend(new)
-        have.update(w.lower() for w in new)
-    return " ".join(extra)
+        slot = _slot(question, m)
+        out += [question[last : m.start()], _possessive(subject.name) if slot == "possessive" else subject.name]
+        last = m.end()
+        done.add(kind)
+        if subject.source != "asked":
+            done.add("answer")
+    text = "".join(out) + question[last:]
+    place = subject_for(exchange, "place", sure=True)
+    there = _THERE.search(text)
+    if there and place is not None and place.name.lower() not in text.lower():
+        text = f"{text[: there.start()]}in {place.name}{text[there.end() :]}"
+        done |= {"place"} if place.source == "asked" else {"place", "answer"}
+    pointed = [d for d in _DEMONSTRATIVE.finditer(text) if d.group("noun").lower() not in _NOT_A_NOUN]
+    if pointed:
+        m = pointed[0]
+        noun = m.group("noun")
+        # "that prize" → "the Halvard Prize"; else "that deal" → "the LeBron James deal"
+        named = next((x for x in exchange.subjects() if x.name.lower().split()[-1] == noun.lower()), None)
+        if named is not None and named.name.lower() not in text.lower():
+            text = f"{text[: m.start('d')]}the {named.name}{text[m.end() :]}"
+            done.add("that")
+    return text, done
 
 
-def rule_rewrite(question: str, history: Sequence[Turn]) -> str:
-    """The question with the conversation's topic added in brackets."""
-    context = rule_context(question, history)
-    return f"{question.strip()} ({context})" if context else question.strip()
+def _what_about(question: str, exchange: Exchange) -> str | None:
+    """ "What about Norway?" → the earlier question with Norway in its subject's place (None: not that
+    form, or the earlier question names no subject)."""
+    m = _WHAT_ABOUT.match(question) or _AND_NAME.match(question)
+    if not m:
+        return None
+    x = _fill(m.group("x").strip(), exchange)[0]  # "What about his brother?"
+    kind = kind_of_name(x, question)
+    fits = {"person": ("person", ""), "place": ("place", ""), "thing": ("thing", "")}.get(kind, ("person", ""))
+    base = exchange.topic if "(following “" in exchange.question else exchange.question
+    subjects = [s for s in exchange.subjects() if s.name in base and s.kind in fits]
+    subjects.sort(key=lambda s: s.kind != "person")  # "And Biden?" stands in for a person first
+    if subjects:
+        return base.replace(subjects[0].name, x, 1)
+    return None
+
+
+@dataclass(frozen=True)
+class _Rewritten:
+    question: str
+    context: str  # the earlier question's words for the search
+    first: str  # the question that began this line of the conversation
+    own: str = ""  # the question without "(following “…”)"
+
+
+def _rewrite(question: str, past: Sequence[Exchange], related: Related | None = None) -> _Rewritten:
+    question = question.strip()
+    exchange = pick_exchange(question, past, related)
+    if exchange is None:
+        return _Rewritten(question, "", "")
+    about = _what_about(question, exchange)
+    if about is not None:  # the earlier question, about what the follow-up names
+        text, filled = about, {"about"}
+    else:
+        text, filled = _fill(_capitalised(_OPENING.sub("", question)) or question, exchange)
+    # Nowhere to put a name it surely stands for, or a name taken from the earlier answer (which may
+    # have quoted more than one): the question it follows, beside it.
+    if not filled or "answer" in filled:
+        given = next((x.name for x in exchange.subjects() if x.source == "given"), "")
+        answered = f": {given}" if given and given.lower() not in text.lower() else ""
+        following = f"{exchange.topic}{answered}"
+        return _Rewritten(f"{text} (following “{exchange.topic}”{answered})", following, exchange.topic, text)
+    return _Rewritten(text, topic_words(exchange, text), exchange.topic)
+
+
+def _past(history: Sequence[Turn], related: Related | None = None) -> list[Exchange]:
+    def rewrite(question: str, before: list[Exchange]) -> tuple[str, str]:
+        if not _is_follow_up_after(question, before):
+            return question, ""
+        done = _rewrite(question, before, related)
+        return done.question, done.first
+
+    return exchanges(history, rewrite)
+
+
+def _is_follow_up_after(question: str, before: list[Exchange]) -> bool:
+    return is_follow_up(question, [("user", x.question) for x in before])
+
+
+def rule_rewrite(question: str, history: Sequence[Turn], related: Related | None = None) -> str:
+    """The follow-up with the conversation's subject where its pronoun or ellipsis stands."""
+    return _rewrite(question, _past(history, related), related).question
 
 
 def kept_what_was_typed(question: str, rewritten: str, conversation: str = "") -> bool:
@@ -329,12 +227,15 @@ def kept_what_was_typed(question: str, rewritten: str, conversation: str = "") -
     return typed_names <= mine and bool((mine - asked) & said)
 
 
-def llm_rewrite(question: str, history: Sequence[Turn], model: Any, template: str) -> str | None:
-    """The model's standalone question, or None when it failed or lost what the user typed."""
+def llm_rewrite(
+    question: str, history: Sequence[Turn], model: Any, template: str, subject: str = ""
+) -> str | None:
+    """The model's standalone question, or None when it failed, lost what the user typed or left out
+    the subject (when one is given)."""
     from langchain_core.messages import HumanMessage
 
     convo = "\n".join(
-        f"{'User' if role == 'user' else 'Assistant'}: {_MARKERS.sub('', text)[:400]}"
+        f"{'User' if role == 'user' else 'Assistant'}: {MARKERS.sub('', text)[:400]}"
         for role, text in history[-6:]
     )
     prompt = template.format(history=convo, question=question)
@@ -344,36 +245,40 @@ def llm_rewrite(question: str, history: Sequence[Turn], model: Any, template: st
         log.warning("question rewrite failed (%s); using the rule", e)
         return None
     out = out.splitlines()[0].strip().strip('"“”').strip() if out else ""
-    prev_q, prev_a, _ = _previous(history)
+    said = " ".join(text for _, text in history[-6:])
+    surname = subject.split()[-1].lower() if subject else ""
     if (
         not out
         or len(out) > 4 * len(question) + 200
-        or not kept_what_was_typed(question, out, f"{prev_q} {prev_a}")
+        or not kept_what_was_typed(question, out, said)
+        or (surname and surname not in out.lower())
     ):
         log.info("rejected the model's rewrite %r of %r", out, question)
         return None
     return out
 
 
-@dataclass(frozen=True)
-class Standalone:
-    question: str
-    how: str  # "as asked", "rule", "llm" or "llm rejected"
-    # The words the rule added from the conversation (part of `question`): they help find the sources
-    # but count half when the sources are judged to cover the question.
-    context: str = ""
-
-
-def standalone(question: str, history: Sequence[Turn], model: Any = None, template: str = "") -> Standalone:
+def standalone(
+    question: str,
+    history: Sequence[Turn],
+    model: Any = None,
+    template: str = "",
+    related: Related | None = None,
+) -> Standalone:
+    """related: (a name the question gives, an earlier subject) → whether the indexed articles mention
+    them together (so "And what about Traficant?" finds the exchange it belongs to)."""
     question = question.strip()
     if not is_follow_up(question, history):
         return Standalone(question, "as asked")
+    past = _past(history, related)
+    done = _rewrite(question, past, related)
+    text, context, own = done.question, done.context, done.own
     if model is not None and template:
-        out = llm_rewrite(question, history, model, template)
+        exchange = pick_exchange(question, past, related)
+        first = subject_for(exchange, "") if exchange else None
+        named = first.name if first is not None and first.name.lower() in text.lower() else ""
+        out = llm_rewrite(question, history, model, template, named)
         if out is not None:
             return Standalone(out, "llm")
-        how = "llm rejected"
-    else:
-        how = "rule"
-    context = rule_context(question, history)
-    return Standalone(f"{question} ({context})" if context else question, how, context)
+        return Standalone(text, "llm rejected", context, own)
+    return Standalone(text, "rule", context, own)

@@ -111,13 +111,20 @@ def _print_answer(answer: Any) -> None:
 def _stream_answer(
     assistant: Any, question: str, history: list[Any], day: date | None, filters: Any = None
 ) -> Any:
-    """Shows the model's draft on stderr while it writes, marked as not yet checked (dimmed on a
-    terminal); returns the final, checked Answer."""
+    """Evidence first: the verified quotes on stderr as soon as they are found, then the model's draft
+    while it writes, marked as not yet checked (dimmed on a terminal); returns the final, checked
+    Answer."""
     answer = None
     streamed = False
     tty = sys.stderr.isatty()
     for part in assistant.stream(question, history, today=day, filters=filters):
-        if "draft" in part:
+        if "evidence" in part:
+            quotes = part["evidence"]
+            err(f"(quotes, checked against the sources; {assistant.backend_label} is writing its answer)")
+            err(quotes.text)
+            for c in quotes.citations:
+                err(f"  [{c.n}] {c.title}{f', {c.published}' if c.published else ''} {c.url or c.article_id}")
+        elif "draft" in part:
             if not streamed:
                 err(f"({assistant.backend_label}; draft, not yet checked against the sources:)")
                 if tty:
@@ -176,6 +183,7 @@ def ask(
                     "standalone_question": d["standalone_question"],
                     "rewrite": d["rewrite"],
                     "from_model": d["from_model"],
+                    "quotes": d["quotes"],
                     "notes": d["notes"],
                 },
                 ensure_ascii=False,
@@ -224,11 +232,20 @@ def eval_(
         ),
     ] = False,
     conversations: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
-            "--conversations", help="Follow-up set, JSON lines (default: bench/conversations.jsonl)."
+            "--conversations",
+            help="Follow-up set, JSON lines (repeatable; default: bench/conversations.jsonl).",
         ),
     ] = None,
+    llm_rewrites: Annotated[
+        bool,
+        typer.Option(
+            "--llm-rewrites",
+            help="With --conversation: also rewrite every follow-up with the local LLM (answers stay "
+            "with --backend, extractive by default).",
+        ),
+    ] = False,
     folds: Annotated[
         bool,
         typer.Option(
@@ -266,11 +283,16 @@ def eval_(
         if not (split_dir / name).is_file():
             fail(f"{split_dir / name} not found: a split folder holds articles.jsonl and questions.jsonl")
     later = parse_days_list(asked_later)
-    conv_file = conversations or DEFAULT_CONVERSATIONS
+    conv_files = conversations or [DEFAULT_CONVERSATIONS]
     if conversation and not shipped:
         fail("--conversation compares with the shipped answers: drop --no-shipped")
-    if conversation and not conv_file.is_file():
-        fail(f"{conv_file} not found: the follow-up set is a JSON-lines file")
+    for conv_file in conv_files if conversation else []:
+        if not conv_file.is_file():
+            fail(f"{conv_file} not found: the follow-up set is a JSON-lines file")
+    answerer = backend
+    if llm_rewrites:  # the model is loaded for the rewrites; the answers stay extractive unless asked
+        answerer = backend or "extractive"
+        backend = "auto"
     settings = make_settings(None, backend)
     settings.index_dir = index_dir or settings.index_dir / f"eval-{split_dir.resolve().name}"
     assistant = build(settings, with_llm=True)
@@ -282,7 +304,7 @@ def eval_(
                 assistant,
                 split_dir,
                 limit=limit,
-                backend=None,
+                backend=answerer,
                 folds=folds,
                 shipped=shipped,
                 asked_later=later,
@@ -290,23 +312,31 @@ def eval_(
             )
     except SplitError as e:
         fail(str(e))
-    conv = None
-    if conversation:
-        with progress_bar("conversations") as update:
-            conv = run_conversation_eval(
-                assistant, out["questions"], out["answers"], conv_file, progress=update
+    convs: dict[str, dict[str, Any]] = {}
+    for conv_file in conv_files if conversation else []:
+        with progress_bar(f"conversations ({conv_file.name})") as update:
+            convs[conv_file.name] = run_conversation_eval(
+                assistant,
+                out["questions"],
+                out["answers"],
+                conv_file,
+                backend=answerer,
+                llm_rewrites=llm_rewrites,
+                progress=update,
             )
     if as_json:
         result = dict(out["result"])
-        if conv is not None:
-            result["conversation"] = conv["result"]
+        if len(convs) == 1:
+            result["conversation"] = next(iter(convs.values()))["result"]
+        elif convs:
+            result["conversation"] = {name: conv["result"] for name, conv in convs.items()}
         typer.echo(json.dumps(result))
     else:
         typer.echo(format_table(out["result"], out["details"]))
-        if conv is not None:
-            typer.echo(format_conversation(conv["result"]))
+        for name, conv in convs.items():
+            typer.echo(f"[{name}] {format_conversation(conv['result'])}")
     err(json.dumps(out["details"]))
-    if conv is not None:
+    for conv in convs.values():
         err(json.dumps({k: v for k, v in conv.items() if k != "result"}, ensure_ascii=False))
 
 

@@ -38,6 +38,7 @@ CONVERSATION_KEYS = (
     "follow_ups_with_antecedent_in_conversation",
     "carrying_antecedent_where_in_conversation",
     "follow_up_answer_contains",
+    "follow_ups_carrying_antecedent_llm",
 )
 
 
@@ -105,8 +106,11 @@ def run_conversation_eval(
     conversations_file: Path,
     *,
     backend: str | None = None,
+    llm_rewrites: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
+    """llm_rewrites: also rewrite each follow-up with the chat model (the carrying figure with the LLM;
+    -1 without one)."""
     conversations = load_conversations(conversations_file, questions) if conversations_file.exists() else []
     extra = sorted({c.corpus for c in conversations if c.corpus is not None})
     if extra:
@@ -128,7 +132,8 @@ def run_conversation_eval(
         after.append(_contains(ans, q.answer))
         if progress:
             progress(i + 1, total)
-    carried, follow_contains, available = [], [], []
+    carried, carried_llm, follow_contains, available = [], [], [], []
+    use_llm = llm_rewrites and assistant.chat_model is not None
     misses: list[dict[str, str]] = []
     for k, c in enumerate(conversations):
         first = assistant.ask(c.first, today=c.date, backend=backend)
@@ -137,6 +142,10 @@ def run_conversation_eval(
         )
         ok = any(a.lower() in ans.standalone_question.lower() for a in c.antecedent)
         carried.append(float(ok))
+        if use_llm:
+            turns = [("user", c.first), ("assistant", first.text)]
+            llm = assistant.standalone(c.follow_up, turns, assistant.backend).question.lower()
+            carried_llm.append(float(any(a.lower() in llm for a in c.antecedent)))
         # A rewrite can only carry an antecedent that the conversation holds (the first answer may not name it)
         said = f"{c.first} {first.text}".lower()
         available.append(float(any(a.lower() in said for a in c.antecedent)))
@@ -158,6 +167,7 @@ def run_conversation_eval(
         "follow_ups_with_antecedent_in_conversation": mean(available),
         "carrying_antecedent_where_in_conversation": mean([c for c, a in zip(carried, available) if a]),
         "follow_up_answer_contains": mean(follow_contains),
+        "follow_ups_carrying_antecedent_llm": mean(carried_llm) if use_llm else -1.0,
     }
     return {"result": result, "changed_examples": examples, "antecedent_misses": misses}
 
@@ -172,4 +182,9 @@ def format_conversation(result: dict[str, Any]) -> str:
         f"{result['follow_ups_with_antecedent_in_conversation']:.3f}; of those, carried "
         f"{result['carrying_antecedent_where_in_conversation']:.3f}), answer_contains "
         f"{result['follow_up_answer_contains']:.3f}"
+        + (
+            f"; with the LLM's rewrites carrying {result['follow_ups_carrying_antecedent_llm']:.3f}"
+            if result.get("follow_ups_carrying_antecedent_llm", -1.0) >= 0
+            else ""
+        )
     )
