@@ -189,20 +189,21 @@ class Assistant:
         """With a model: ``{"evidence": Answer}`` (the verified quotes, as soon as the sources are judged
         to hold an answer), ``{"draft": text}`` parts while the model writes (unchecked); always last
         ``{"answer": Answer}``. The answer's timings: ``useful_ms`` until the first checked content
-        (the evidence, or the answer itself), ``ttft_ms`` until the first text of any kind (a draft
-        included), ``total_ms`` until the checked answer."""
+        (the evidence, or the answer itself), ``ttft_ms`` until the model's first token (the answer,
+        without one), ``total_ms`` until the checked answer."""
         t0 = time.perf_counter()
         first: float | None = None
         useful: float | None = None
         request = Request(question, tuple(history), today or date.today(), filters or Filters())
         for part in self.chain(backend).stream(request):
             now = time.perf_counter()
-            first = first or now
+            if "draft" in part or "answer" in part:
+                first = first or now
             if "evidence" in part or "answer" in part:
                 useful = useful or now
             if "answer" in part:
                 part["answer"].timings.update(
-                    ttft_ms=round((first - t0) * 1000, 1),
+                    ttft_ms=round(((first or now) - t0) * 1000, 1),
                     useful_ms=round(((useful or now) - t0) * 1000, 1),
                     total_ms=round((now - t0) * 1000, 1),
                 )

@@ -289,3 +289,12 @@ def contains_answer(haystack: str, answer: str, possessive: bool = True) -> bool
         return bool(a) and f" {a} " in f" {normalize_answer(haystack, poss)} "
 
     return holds(False) or (possessive and holds(True))
+
+
+def plural(n: int, word: str, many: str = "") -> str:
+    """ "1 chunk", "2 chunks", "1 entry", "3 entries" (many: the plural when it is not word + "s")."""
+    if n == 1:
+        return f"1 {word}"
+    if not many:
+        many = word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s"
+    return f"{n:,} {many}"

@@ -608,20 +608,20 @@ def chat_app(tmp_path: Path) -> Any:
 def test_the_page_refuses_a_loopback_address_and_indexes_nothing(site: Site, chat_app: Any) -> None:
     before = len(site.requests)
     url = f"http://127.0.0.1:{site.port}/page"
-    line, _ = chat_app.fetch_url(url)
+    line, _ = chat_app.adding.fetch_url(url)
     assert line == f"Could not fetch {url}: {UNREACHABLE}"
     assert site.requests[before:] == []
-    assert chat_app.assistant.index.manifest() == {}
-    assert not any(Path(chat_app.settings.upload_dir).glob("*"))
+    assert chat_app.ctx.assistant.index.manifest() == {}
+    assert not any(Path(chat_app.ctx.settings.upload_dir).glob("*"))
 
 
 def test_the_page_fetches_an_allowed_page_and_cites_its_final_url(site: Site, chat_app: Any) -> None:
-    chat_app.settings.fetch.allow = ["localhost"]
-    line, _ = chat_app.fetch_url(f"http://localhost:{site.port}/moved")
+    chat_app.ctx.settings.fetch.allow = ["localhost"]
+    line, _ = chat_app.adding.fetch_url(f"http://localhost:{site.port}/moved")
     final = f"http://localhost:{site.port}/page"
     assert "Owls return to the old mill" in line and "1 added" in line, line
-    assert list(chat_app.assistant.index.manifest()) == [final]
-    article = chat_app.assistant.index.article(final)
+    assert list(chat_app.ctx.assistant.index.manifest()) == [final]
+    article = chat_app.ctx.assistant.index.article(final)
     assert article.url == final and "barn owls" in article.text
-    answer = chat_app.assistant.ask("Which birds nested in the old mill at Fenwick?")
+    answer = chat_app.ctx.assistant.ask("Which birds nested in the old mill at Fenwick?")
     assert "barn owls" in answer.text and answer.citations[0].url == final

@@ -13,7 +13,7 @@ import pytest
 
 from assistant.answer.types import Answer, Citation
 from assistant.ui.history import history_turns, lenient_messages, plain_text
-from assistant.ui.page import safe_filename
+from assistant.ui.inputs import safe_filename
 from assistant.ui.render import (
     UNDERSTOOD,
     answer_html,
@@ -280,7 +280,7 @@ def test_gradio_client_follow_up_uses_the_history_in_either_shape(server, shape:
     history, _, answer, _, _ = client.predict("and what did Zelenskiy say?", sent, api_name="/chat")
     assert answer["rewrite"] == "rule" and "Putin" in answer["standalone_question"]
     assert "Zelenskiy" in answer["answer"] and not answer["refused"]
-    assert "Understood as: and what did Zelenskiy say?" in _text(history[-1]["content"])
+    assert "Understood as: What did Zelenskiy say?" in _text(history[-1]["content"])
     # a question that names its own subject is left as typed, whatever came before
     sent = _as_strings(history) if shape == "strings" else _as_parts(history)
     history, _, answer, _, _ = client.predict(
@@ -344,7 +344,7 @@ def run_browser_flow(page, server, tmp_path: Path) -> None:  # type: ignore[no-u
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.goto(server["url"])
         page.wait_for_selector("#question textarea")
-        assert "answerer: quotes only" in page.inner_text("#index-status")
+        assert "answers: quotes only" in page.inner_text("#index-status")
 
         # ask; the answer arrives with a [1] marker and the quote is highlighted in the sources panel
         page.fill("#question textarea", "What did Putin agree to limit attacks on?")
@@ -369,7 +369,7 @@ def run_browser_flow(page, server, tmp_path: Path) -> None:  # type: ignore[no-u
             timeout=60_000,
         )
         understood = page.locator("#chat .understood").last.inner_text()
-        assert "and what did Zelenskiy say?" in understood and "Putin" in understood
+        assert "What did Zelenskiy say?" in understood and "Putin" in understood
         assert "Zelenskiy" in page.locator("#chat .message-content").last.inner_text()
         # ... and an unrelated question after it is left as typed
         n_understood = page.locator("#chat .understood").count()
@@ -486,12 +486,12 @@ def test_a_failing_sync_is_one_line_and_stays_in_the_status_until_a_sync_succeed
         settings=settings, index=store, backend_label="quotes only", backend="extractive", sync=sync
     )
     app = ChatApp(fake)  # type: ignore[arg-type]
-    line = app._reindex()
+    line = app.adding.sync_all()
     assert line.startswith("Re-index failed (RecursionError") and "still there" in line
-    assert "The last sync failed" in app.status() and "RecursionError: maximum recursion" in app.status()
+    assert "The last sync failed" in app.ctx.status.line() and "RecursionError: maximum recursion" in app.ctx.status.line()
     store.fail = False
-    assert app._reindex().startswith("Re-indexed: 0 added")
-    assert "failed" not in app.status()
+    assert app.adding.sync_all().startswith("Re-indexed: 0 added")
+    assert "failed" not in app.ctx.status.line()
 
 
 # ---- what's new, feeds and answer filters ------------------------------------------------------------
@@ -654,7 +654,7 @@ def test_source_choices_and_the_filter_note() -> None:
     ],
 )
 def test_bad_filter_dates_are_one_clear_note(date_from: str, date_to: str, problem: str) -> None:
-    from assistant.ui.page import answer_filters
+    from assistant.ui.inputs import answer_filters
 
     filters, note = answer_filters([], date_from, date_to)
     assert problem in note and "\n" not in note and len(note) < 300
@@ -663,7 +663,7 @@ def test_bad_filter_dates_are_one_clear_note(date_from: str, date_to: str, probl
 def test_filter_inputs_in_every_shape_a_client_sends() -> None:
     from datetime import date
 
-    from assistant.ui.page import answer_filters
+    from assistant.ui.inputs import answer_filters
 
     f, note = answer_filters(None, None, None)
     assert note == "" and f.sources == () and f.date_from is None
@@ -680,7 +680,7 @@ def test_chat_with_a_bad_date_gives_a_note_and_no_answer(seeded) -> None:  # typ
 
     app = ChatApp(seeded)
     question = "What did Putin agree to limit attacks on?"
-    [(history, sources, answer, note, box)] = list(app.chat(question, [], "", [], "2025-31-12", ""))
+    [(history, sources, answer, note, box)] = list(app.chat.answer(question, [], "", [], "2025-31-12", ""))
     assert history == [] and answer == {} and box == question
     assert "YYYY-MM-DD" in note and "Sources for the answer appear here" in sources
 
@@ -692,7 +692,7 @@ def test_chat_answers_only_from_the_chosen_sources_and_days(seeded) -> None:  # 
     question = "Which spa did authorities evacuate as a precaution?"
 
     def ask(sources: object, date_from: str = "", date_to: str = "") -> tuple[dict, str]:  # type: ignore[type-arg]
-        *_, (_, _, answer, note, _) = app.chat(question, [], "", sources, date_from, date_to)
+        *_, (_, _, answer, note, _) = app.chat.answer(question, [], "", sources, date_from, date_to)
         return answer, note
 
     answer, note = ask([])
@@ -762,9 +762,9 @@ def feed_app(seeded, tmp_path: Path):  # type: ignore[no-untyped-def]
 def test_adding_a_feed_refuses_what_is_not_an_http_address_before_any_fetch(
     feed_app, url: object, why: str
 ) -> None:  # type: ignore[no-untyped-def]
-    line = feed_app.add_feed(url, "<b>name</b>", client="9.9.9.9")
+    line = feed_app.whats_new.add_feed(url, "<b>name</b>", client="9.9.9.9")
     assert why in line and "\n" not in line and "Traceback" not in line
-    assert feed_app.updater.feeds() == []
+    assert feed_app.ctx.updater.feeds() == []
 
 
 def test_adding_a_loopback_feed_is_the_fetchers_refusal(feed_app) -> None:  # type: ignore[no-untyped-def]
@@ -772,15 +772,15 @@ def test_adding_a_loopback_feed_is_the_fetchers_refusal(feed_app) -> None:  # ty
 
     with FeedSite() as site:
         site.set_feed("/feed.xml", [])
-        line = feed_app.add_feed(site.url("/feed.xml"), "", client="")
+        line = feed_app.whats_new.add_feed(site.url("/feed.xml"), "", client="")
         assert line.startswith(f"Could not fetch {site.url('/feed.xml')}: ") and "\n" not in line
-        assert site.hits("/feed.xml") == 0 and feed_app.updater.feeds() == []
+        assert site.hits("/feed.xml") == 0 and feed_app.ctx.updater.feeds() == []
 
 
 def test_adding_a_page_that_is_not_a_feed_is_one_line(feed_app) -> None:  # type: ignore[no-untyped-def]
     from tests.feedsite import FeedSite
 
-    feed_app.updater.poller.settings.fetch.allow = ["127.0.0.0/8"]
+    feed_app.ctx.updater.poller.settings.fetch.allow = ["127.0.0.0/8"]
     with FeedSite() as site:
         site.set_page("/news", "A page", ["Not a feed, just a page of news text."])
         site.set_raw(
@@ -790,27 +790,27 @@ def test_adding_a_page_that_is_not_a_feed_is_one_line(feed_app) -> None:  # type
             ("/news", "not an RSS or Atom feed"),
             ("/fake.xml", "not an RSS or Atom feed"),
         ):
-            line = feed_app.add_feed(site.url(path), "", client="")
+            line = feed_app.whats_new.add_feed(site.url(path), "", client="")
             assert site.url(path) in line and why in line and "\n" not in line, line
             assert "Traceback" not in line and len(line) < 600
-    assert feed_app.updater.feeds() == []
+    assert feed_app.ctx.updater.feeds() == []
 
 
 def test_adding_feeds_is_rate_limited_per_address(feed_app) -> None:  # type: ignore[no-untyped-def]
     from assistant.ui.guard import RateLimiter
 
-    feed_app.fetch_limiter = RateLimiter(1)
+    feed_app.ctx.fetch_limiter = RateLimiter(1)
     url = "http://127.0.0.1:9/feed.xml"  # refused by the fetcher: nothing is fetched
-    assert feed_app.add_feed(url, "", client="1.2.3.4").startswith("Could not fetch")
-    assert "Too many fetches" in feed_app.add_feed(url, "", client="1.2.3.4")
-    assert feed_app.add_feed(url, "", client="5.6.7.8").startswith("Could not fetch")
-    assert "Only http(s)" in feed_app.add_feed("ftp://x.example/f", "", client="1.2.3.4")  # refused first
+    assert feed_app.whats_new.add_feed(url, "", client="1.2.3.4").startswith("Could not fetch")
+    assert "Too many fetches" in feed_app.whats_new.add_feed(url, "", client="1.2.3.4")
+    assert feed_app.whats_new.add_feed(url, "", client="5.6.7.8").startswith("Could not fetch")
+    assert "Only http(s)" in feed_app.whats_new.add_feed("ftp://x.example/f", "", client="1.2.3.4")  # refused first
 
 
 def test_removing_a_feed_that_is_not_followed_is_one_line(feed_app) -> None:  # type: ignore[no-untyped-def]
-    assert "Choose a followed feed" in feed_app.remove_feed("")
-    assert "Choose a followed feed" in feed_app.remove_feed(None)
-    assert "not followed" in feed_app.remove_feed("https://news.example/feed.xml")
+    assert "Choose a followed feed" in feed_app.whats_new.remove_feed("")
+    assert "Choose a followed feed" in feed_app.whats_new.remove_feed(None)
+    assert "not followed" in feed_app.whats_new.remove_feed("https://news.example/feed.xml")
 
 
 def test_a_feed_added_on_the_page_is_polled_indexed_listed_and_removed(tmp_path: Path) -> None:
@@ -843,19 +843,48 @@ def test_a_feed_added_on_the_page_is_polled_indexed_listed_and_removed(tmp_path:
             [Entry("Owls <return>", "/owls", datetime(2025, 3, 18, 9, tzinfo=UTC))],
             title="Fenwick [feed](javascript:x)",
         )
-        line = app.add_feed(site.url("/feed.xml"), "", client="")
-        assert line.startswith("Now following “Fenwick [feed](javascript:x)”: 1 entries: 1 new"), line
+        line = app.whats_new.add_feed(site.url("/feed.xml"), "", client="")
+        assert line.startswith("Now following “Fenwick [feed](javascript:x)”: 1 entry: 1 new"), line
         assert "Index: added 1" in line and "\n" not in line
         view = app.view(1)
         assert "Owls &lt;return&gt;" in view["latest"] and "2025-03-18" in view["latest"]
-        assert "Fenwick &lt;Times&gt;" in view["latest"] and "Fenwick <Times>" in view["sources"]
-        assert site.url("/feed.xml") in view["feeds"] and "1 entries: 1 new" in view["feeds"]
+        # the feed's own title is the articles' source (not the page's site name or its address)
+        assert "Fenwick [feed](javascript:x) · 2025-03-18" in view["latest"]
+        assert view["sources"] == ["Fenwick [feed](javascript:x)"]
+        assert site.url("/feed.xml") in view["feeds"] and "1 entry: 1 new" in view["feeds"]
         assert view["feed_choices"] == [
             (f"Fenwick [feed](javascript:x) — {site.url('/feed.xml')}", site.url("/feed.xml"))
         ]
-        again = app.add_feed(site.url("/feed.xml"), "Fenwick", client="")
+        again = app.whats_new.add_feed(site.url("/feed.xml"), "Fenwick", client="")
         assert again.startswith("Already following “Fenwick”") and "not modified" in again
         assert "The index is unchanged" in again
-    assert app.remove_feed(site.url("/feed.xml")).startswith("Stopped following “Fenwick”")
+    assert app.whats_new.remove_feed(site.url("/feed.xml")).startswith("Stopped following “Fenwick”")
     view = app.view(1)
     assert view["feed_choices"] == [] and "Owls &lt;return&gt;" in view["latest"]  # the article stays
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        None,
+        "What did Putin agree to?",
+        [],
+        [{"role": "assistant", "content": "no question before"}],
+        [{"role": "user"}],
+        [{"role": "user", "content": None}],
+        [{"role": "user", "content": [{"type": "image", "url": "x"}]}],
+        [{"role": "user", "content": "x" * 50_000}],
+        [{"role": "user", "content": "<script>alert(1)</script> [1]"}, {"role": "assistant", "content": 7}],
+        [42, "junk", {"content": "no role"}],
+    ],
+)
+def test_explain_takes_any_history_a_client_sends(seeded, history) -> None:  # type: ignore[no-untyped-def]
+    """/explain answers the last question of the history again; whatever a client sends, it gives a
+    one-line note or an answer, never a traceback (here without a model: it says so)."""
+    from assistant.ui.page import ChatApp
+
+    updates = list(ChatApp(seeded).chat.explain(history, "", [], "", ""))
+    assert updates, history
+    _, sources, answer, note, box = updates[-1]
+    assert isinstance(note, str) and "Traceback" not in note and len(note) < 600
+    assert answer == {} and "Sources for the answer appear here" in sources

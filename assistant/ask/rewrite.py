@@ -10,8 +10,9 @@ one a person would type:
 - "What about Norway?" → the earlier question with Norway in its subject's place;
 - with nowhere to put it ("Why?", "Which island?", "When did that happen?"): "About the Philippines:
   which island?"; with no name in the conversation at all, the earlier question before it.
-The earlier question's other words help the search find the sources (``Standalone.context``: they count
-half when the sources are judged to cover the question, and are not shown as part of the question).
+A question that says what it follows is searched with the earlier question's words beside its own
+(``Standalone.context``: they count half when the sources are judged to cover the question); one with
+the subject in place is searched as it reads.
 
 With a chat model the model rewrites the follow-up; its rewrite is rejected in favour of the rule's when
 it loses a name or number the user typed, adds nothing the conversation said, or leaves out the subject
@@ -35,7 +36,6 @@ from assistant.ask.subject import (
     kind_of_name,
     pick_exchange,
     subject_for,
-    topic_words,
 )
 from assistant.textutil import STOPWORDS, content_terms, stem, tokens
 
@@ -160,7 +160,7 @@ def _what_about(question: str, exchange: Exchange) -> str | None:
     x = _fill(m.group("x").strip(), exchange)[0]  # "What about his brother?"
     kind = kind_of_name(x, question)
     fits = {"person": ("person", ""), "place": ("place", ""), "thing": ("thing", "")}.get(kind, ("person", ""))
-    base = exchange.topic if "(following “" in exchange.question else exchange.question
+    base = exchange.topic if exchange.asked != exchange.question else exchange.question
     subjects = [s for s in exchange.subjects() if s.name in base and s.kind in fits]
     subjects.sort(key=lambda s: s.kind != "person")  # "And Biden?" stands in for a person first
     if subjects:
@@ -185,7 +185,14 @@ def _rewrite(question: str, past: Sequence[Exchange], related: Related | None = 
     if about is not None:  # the earlier question, about what the follow-up names
         text, filled = about, {"about"}
     else:
-        text, filled = _fill(_capitalised(_OPENING.sub("", question)) or question, exchange)
+        body = _capitalised(_OPENING.sub("", question)) or question
+        text, filled = _fill(body, exchange)
+        if not filled and _PRONOUN.search(body):
+            # "he" after an unrelated question that named no one: the latest earlier turn that did
+            for other in past:
+                if other is not exchange and (got := _fill(body, other))[1]:
+                    (text, filled), exchange = got, other
+                    break
     # Nowhere to put a name it surely stands for, or a name taken from the earlier answer (which may
     # have quoted more than one): the question it follows, beside it.
     if not filled or "answer" in filled:
@@ -193,7 +200,7 @@ def _rewrite(question: str, past: Sequence[Exchange], related: Related | None = 
         answered = f": {given}" if given and given.lower() not in text.lower() else ""
         following = f"{exchange.topic}{answered}"
         return _Rewritten(f"{text} (following “{exchange.topic}”{answered})", following, exchange.topic, text)
-    return _Rewritten(text, topic_words(exchange, text), exchange.topic)
+    return _Rewritten(text, "", exchange.topic)  # it stands alone: searched as it reads
 
 
 def _past(history: Sequence[Turn], related: Related | None = None) -> list[Exchange]:

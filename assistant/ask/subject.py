@@ -275,13 +275,19 @@ class Exchange:
     def topic(self) -> str:
         return self.first or self.question
 
+    @property
+    def asked(self) -> str:
+        """The question without what it said it follows (" (following “…”)" at its end)."""
+        cut = self.question.rfind(" (following “")
+        return self.question[:cut] if cut >= 0 and self.question.endswith("”)") else self.question
+
     def subjects(self) -> list[Subject]:
         """Its subjects, the likeliest first: what the answer gave when the question asked for someone
         or something, then the names the question asked about (multi-word names and names known to be
         organisations or people first), then the rest of the answer's."""
         body = answer_body(self.answer)
-        text = f"{self.question} {body}"
-        asked = [n for n in names(self.question) if n not in _OUTLETS]
+        text = f"{self.asked} {body}"
+        asked = [n for n in names(self.asked) if n not in _OUTLETS]
         asked_terms = {stem(w.lower()) for n in asked for w in untitled(n).split()}
         given = [
             n
@@ -299,9 +305,9 @@ class Exchange:
             (subject(n, "asked") for n in asked), key=lambda x: (x.kind == "", len(x.name.split()) < 2)
         )
         said_s = [subject(n, "said") for n in given]
-        wanted = asks_for(self.question)
+        wanted = asks_for(self.asked)
         fitting = [x for x in said_s if wanted is not None and _fits(x.kind, wanted)]
-        near = _nearness(self.question, body)
+        near = _nearness(self.asked, body)
         # of the kind asked for before a lone word; then the one nearest the question's words
         fitting.sort(key=lambda x: (x.kind != wanted, -near(x.name)))
         first = [replace(x, source="given") for x in fitting[:1]]
@@ -364,7 +370,7 @@ def subject_for(exchange: Exchange, kind: str, sure: bool = False) -> Subject | 
     subjects = exchange.subjects()
     if sure:
         subjects = [s for s in subjects if s.source != "said"]
-        if kind and asks_for(exchange.question) == kind:  # "Who won…?" → "Where is she from?": the answer
+        if kind and asks_for(exchange.asked) == kind:  # "Who won…?" → "Where is she from?": the answer
             subjects = [s for s in subjects if s.source == "given"]
     if kind == "person":
         ranked = [s for s in subjects if s.kind == "person"]
@@ -377,17 +383,3 @@ def subject_for(exchange: Exchange, kind: str, sure: bool = False) -> Subject | 
     else:  # whoever the exchange was about: a person first
         ranked = [s for s in subjects if s.kind == "person"] + [s for s in subjects if s.kind != "person"]
     return ranked[0] if ranked else None
-
-
-def topic_words(exchange: Exchange, question: str, limit: int = 8) -> str:
-    """The words of the earlier question the follow-up does not have (for the search, not shown)."""
-    have = {w.lower() for w in tokens(question)}
-    out: dict[str, None] = {}
-    for w in tokens(exchange.question):
-        low = w.lower()
-        if low in STOPWORDS or low in QUESTION_WORDS or low in _AUX or len(low) < 3 or low in have:
-            continue
-        out[w] = None
-        if len(out) >= limit:
-            break
-    return " ".join(out)

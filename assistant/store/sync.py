@@ -39,6 +39,7 @@ from assistant.store.filters import ChunkFilter
 from assistant.store.lexical import LEXICAL_VERSION, LexicalDoc, LexicalStore
 from assistant.store.records import RecordStore
 from assistant.store.vectors import StoredChunk, VectorStore
+from assistant.textutil import plural
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class SyncReport:
         s = (
             f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
             f"removed {self.removed}, failed {len(self.failed)}; "
-            f"{self.chunks_embedded} chunks embedded in {self.seconds:.1f}s"
+            f"{plural(self.chunks_embedded, 'chunk')} embedded in {self.seconds:.1f}s"
         )
         return s
 

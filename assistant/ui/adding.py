@@ -1,29 +1,45 @@
-"""Adding articles from the page: uploaded files, a page fetched by its address, and re-indexing the
-folders (waiting for a sync that the watcher or the feed poller is running).
+"""The "Add articles" panel: uploaded files, a page fetched by its address, and re-indexing the folders
+(waiting for a sync that the watcher or the feed poller is running); ``sync_all`` is also the app's
+start-up sync.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from assistant.corpus import SUPPORTED_SUFFIXES
+from assistant.textutil import plural
 from assistant.ui.inputs import safe_filename
 from assistant.ui.render import safe_url
-from assistant.ui.state import PageState
+from assistant.ui.shared import PageContext
 
 log = logging.getLogger(__name__)
 
 
-class AddingArticles(PageState):
+@dataclass
+class AddParts:
+    files: Any
+    url: Any
+    fetch: Any
+    reindex: Any
+    result: Any
+
+
+class AddArticlesPanel:
+    def __init__(self, ctx: PageContext) -> None:
+        self.ctx = ctx
+        self.last_failed: list[Any] = []  # the files the last sync could not index
+
     def upload(self, files: list[Any] | None, progress: Any = None) -> tuple[str, str]:
         if not files:
-            return "No files chosen.", self.status()
+            return "No files chosen.", self.ctx.status.line()
         saved, problems = [], []
         new: list[Path] = []
-        folder = Path(self.settings.upload_dir)
+        folder = Path(self.ctx.settings.upload_dir)
         folder.mkdir(parents=True, exist_ok=True)
         for f in files:
             src = Path(getattr(f, "name", None) or str(f))
@@ -36,9 +52,9 @@ class AddingArticles(PageState):
                 )
                 continue
             size = src.stat().st_size if src.exists() else 0
-            if size > self.settings.ui.max_upload_bytes:
+            if size > self.ctx.settings.ui.max_upload_bytes:
                 problems.append(
-                    f"{original}: {size:,} bytes is over the upload limit of {self.settings.ui.max_upload_bytes:,}"
+                    f"{original}: {size:,} bytes is over the upload limit of {self.ctx.settings.ui.max_upload_bytes:,}"
                 )
                 continue
             target = _free_target(folder, name, src)
@@ -48,7 +64,7 @@ class AddingArticles(PageState):
             shutil.copyfile(src, target)
             saved.append(target.name)
             new.append(target)
-        line = self._reindex(progress) if saved else "Nothing was added."
+        line = self.sync_all(progress) if saved else "Nothing was added."
         # A new file that failed as a whole is not kept: it would only fail again at every sync.
         failed_whole = {f.path: f.error for f in self.last_failed}
         dropped = [t for t in new if f"{folder.name}/{t.name}" in failed_whole]
@@ -61,7 +77,7 @@ class AddingArticles(PageState):
             prefix += f"Not kept: {'; '.join(why)}. "
         if problems:
             prefix += "Refused: " + "; ".join(problems) + ". "
-        return prefix + line, self.status()
+        return prefix + line, self.ctx.status.line()
 
     def fetch_url(self, url: str, progress: Any = None) -> tuple[str, str]:
         from assistant.corpus import ArticleError
@@ -70,46 +86,68 @@ class AddingArticles(PageState):
 
         url = (url if isinstance(url, str) else "").strip()
         if not safe_url(url):
-            return "Give an http(s) address of an article page.", self.status()
+            return "Give an http(s) address of an article page.", self.ctx.status.line()
         try:
             saved = save_page(
-                url, self.settings.fetch, self.settings.corpus, Path(self.settings.upload_dir) / "fetched"
+                url,
+                self.ctx.settings.fetch,
+                self.ctx.settings.corpus,
+                Path(self.ctx.settings.upload_dir) / "fetched",
             )
         except FetchError as e:
-            return str(e), self.status()
+            return str(e), self.ctx.status.line()
         except ArticleError as e:
-            return f"{url}: {e}", self.status()
-        return f"Fetched “{saved.title}”. " + self._reindex(progress), self.status()
+            return f"{url}: {e}", self.ctx.status.line()
+        return f"Fetched “{saved.title}”. " + self.sync_all(progress), self.ctx.status.line()
 
     def reindex(self, progress: Any = None) -> tuple[str, str]:
-        return self._reindex(progress), self.status()
+        return self.sync_all(progress), self.ctx.status.line()
 
-    def _reindex(self, progress: Any = None) -> str:
-        """Syncs every folder (waiting for a sync that the watcher or the feed poller is running)."""
+    def sync_all(self, progress: Any = None) -> str:
+        """Syncs every folder (waiting for a sync that the watcher or the feed poller is running): one
+        line for the person; never raises (a failed sync is said, and the page serves what is indexed)."""
         try:
             line = self._sync(progress)
-            self.sync_problem = ""
+            self.ctx.status.sync_ok()
             return line
         except Exception as e:  # noqa: BLE001 - the page keeps serving what is indexed
             log.exception("re-index failed")
-            self.sync_problem = f"The last sync failed ({type(e).__name__}: {str(e)[:200]})."
+            self.ctx.status.sync_failed(f"{type(e).__name__}: {str(e)[:200]}")
             return f"Re-index failed ({type(e).__name__}: {str(e)[:200]}); what was indexed before is still there."
         finally:
-            self._manifest = None
+            self.ctx.articles.changed()
 
     def _sync(self, progress: Any = None) -> str:
-        report = self.updater.sync(progress=self._progress(progress))
+        report = self.ctx.updater.sync(progress=self.ctx.progress(progress))
         self.last_failed = list(report.failed)
         line = (
             f"Re-indexed: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-            f"{report.removed} removed, {len(report.failed)} failed ({report.chunks_embedded} chunks embedded "
-            f"in {report.seconds:.1f} s)."
+            f"{report.removed} removed, {len(report.failed)} failed ({plural(report.chunks_embedded, 'chunk')} "
+            f"embedded in {report.seconds:.1f} s)."
         )
         if report.failed:
             line += " Failed: " + "; ".join(f"{f.path}: {f.error}" for f in report.failed[:10])
             if len(report.failed) > 10:
                 line += f"; and {len(report.failed) - 10} more"
         return line
+
+    def build(self) -> AddParts:
+        import gradio as gr
+
+        with gr.Accordion("Add articles", open=False, elem_id="add-articles"):
+            with gr.Row():
+                files = gr.File(
+                    file_count="multiple",
+                    file_types=list(SUPPORTED_SUFFIXES),
+                    label=f"Upload articles ({', '.join(SUPPORTED_SUFFIXES)})",
+                    elem_id="upload",
+                )
+                with gr.Column():
+                    url = gr.Textbox(label="Article URL", placeholder="https://…", elem_id="url")
+                    fetch = gr.Button("Fetch and index", elem_id="fetch")
+                    reindex = gr.Button("Re-index folders", elem_id="reindex")
+            result = gr.Markdown("", elem_id="reindex-result")
+        return AddParts(files, url, fetch, reindex, result)
 
 
 def _free_target(folder: Path, name: str, src: Path) -> Path:

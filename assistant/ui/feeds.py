@@ -1,5 +1,5 @@
-"""Following and unfollowing feeds from the page: a new feed is polled at once and what it brought is
-synced; an unfollowed feed's articles stay indexed.
+"""Following and unfollowing feeds from the page (the "What's new" panel's feed controls): a new feed is
+polled at once and what it brought is synced; an unfollowed feed's articles stay indexed.
 """
 
 from __future__ import annotations
@@ -8,12 +8,15 @@ import logging
 from typing import Any
 
 from assistant.ui.inputs import feed_name, feed_url_problem
-from assistant.ui.state import PageState
+from assistant.ui.shared import PageContext
 
 log = logging.getLogger(__name__)
 
 
-class FeedActions(PageState):
+class FeedActions:
+    def __init__(self, ctx: PageContext) -> None:
+        self.ctx = ctx
+
     def add_feed(self, url: Any, name: Any = "", client: str = "", progress: Any = None) -> str:
         """Follows a feed, polls it at once and syncs what it brought: one line for the person. client:
         the caller's address, for the rate limit (shared with fetching a page)."""
@@ -25,13 +28,13 @@ class FeedActions(PageState):
         if problem:
             return problem
         name = feed_name(name)
-        if client and not self.fetch_limiter.allow(client):
+        if client and not self.ctx.fetch_limiter.allow(client):
             return (
-                f"Too many fetches from your address (limit {self.settings.ui.fetch_per_minute} a minute); "
+                f"Too many fetches from your address (limit {self.ctx.settings.ui.fetch_per_minute} a minute); "
                 "wait a little."
             )
         try:
-            feed, _, added = self.updater.poller.add(url, name)
+            feed, _, added = self.ctx.updater.poller.add(url, name)
         except (FetchError, FeedError) as e:
             return " ".join(str(e).split())
         except Exception as e:  # noqa: BLE001 - one line, never a traceback; the page keeps serving
@@ -39,13 +42,13 @@ class FeedActions(PageState):
             return f"Could not follow {url[:200]}: {type(e).__name__}: {' '.join(str(e).split())[:200]}"
         head = f"{'Now following' if added else 'Already following'} “{feed.name}”"
         try:
-            done = self.updater.sync_feeds(only=[feed], progress=self._progress(progress))
+            done = self.ctx.updater.sync_feeds(only=[feed], progress=self.ctx.progress(progress))
         except Exception as e:  # noqa: BLE001
             log.exception("polling the feed %s failed", feed.url)
-            self.sync_problem = f"The last sync failed ({type(e).__name__}: {str(e)[:200]})."
+            self.ctx.status.sync_failed(f"{type(e).__name__}: {str(e)[:200]}")
             return f"{head}, but polling it failed ({type(e).__name__}: {' '.join(str(e).split())[:200]})."
         finally:
-            self._manifest = None
+            self.ctx.articles.changed()
         line = f"{head}: " + "; ".join(f.line() for f in done.poll.feeds)
         failed = [x for f in done.poll.feeds for x in f.failed]
         if failed:
@@ -55,7 +58,7 @@ class FeedActions(PageState):
                 + (f"; and {len(failed) - 5} more" if len(failed) > 5 else "")
             )
         if done.index is not None:
-            self.sync_problem = ""
+            self.ctx.status.sync_ok()
             line += f". Index: {done.index.summary()}."
         else:
             line += ". The index is unchanged."
@@ -66,9 +69,9 @@ class FeedActions(PageState):
         url = (url if isinstance(url, str) else "").strip()
         if not url:
             return "Choose a followed feed to remove."
-        feed = next((f for f in self.updater.feeds() if f.url == url), None)
+        feed = next((f for f in self.ctx.updater.feeds() if f.url == url), None)
         if feed is None:
             return "That feed is not followed."
-        with self.updater.lock:  # not while a poll of it is running
-            self.updater.poller.remove(feed)
+        with self.ctx.updater.lock:  # not while a poll of it is running
+            self.ctx.updater.poller.remove(feed)
         return f"Stopped following “{feed.name}”; the articles it brought stay in the index."

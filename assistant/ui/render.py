@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from assistant.answer.types import Answer, Citation
+from assistant.textutil import plural
 
 if TYPE_CHECKING:
     from assistant.ask.retrieve import Filters
@@ -56,6 +57,7 @@ def answer_html(text: str) -> str:
 
 DRAFT_LABEL = "Draft, not yet checked against the sources…"
 UNDERSTOOD = "Understood as: "
+QUOTES_LABEL = "The quotes it rests on"
 
 
 def draft_html(text: str) -> str:
@@ -71,9 +73,21 @@ def final_html(answer: Answer) -> str:
         content = f'<span class="closest">{content}</span>'
     elif answer.refused:
         content = f'<span class="refused">{content}</span>'
+    if answer.quotes and answer.from_model:
+        content += (
+            f'<details class="quotes"><summary>{QUOTES_LABEL}</summary>{answer_html(answer.quotes)}</details>'
+        )
     if answer.standalone_question and answer.standalone_question != answer.question.strip():
         content += f'<div class="understood">{UNDERSTOOD}{inert(answer.standalone_question)}</div>'
     return content
+
+
+def evidence_html(evidence: Answer, writer: str, draft: str = "") -> str:
+    """The verified quotes shown while a model writes, with its draft (unchecked) below them."""
+    content = f'<div class="evidence">{answer_html(evidence.text)}</div>'
+    if draft:
+        return content + draft_html(draft)
+    return content + f'<div class="draft-label">{html.escape(writer)} is writing an explanation…</div>'
 
 
 def _context(text: str, start: int, end: int, width: int = 280) -> tuple[str, str]:
@@ -141,12 +155,39 @@ def sources_html(
     )
 
 
-def status_markdown(stats: dict[str, Any], backend_label: str) -> str:
-    return (
-        f"**{stats['articles']}** articles · **{stats['chunks']}** chunks · newest article "
-        f"{stats.get('newest_article') or '—'} · last sync {stats.get('last_sync') or '—'} · "
-        f"embeddings `{stats['embedding_model']}` · answerer: **{backend_label}**"
-    )
+def day_words(iso_day: str) -> str:
+    """ "2023-11-30" → "30 Nov 2023" (as given when it is not a day)."""
+    try:
+        return datetime.fromisoformat(iso_day[:10]).strftime("%-d %b %Y")
+    except ValueError:
+        return iso_day
+
+
+def ago(iso: str, now: datetime | None = None) -> str:
+    """How long ago a stored time was, in words ("just now", "2 minutes ago", "3 days ago")."""
+    try:
+        t = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    now = now or datetime.now(UTC)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    seconds = max(0.0, (now - t).total_seconds())
+    for size, unit in ((86_400, "day"), (3_600, "hour"), (60, "minute")):
+        if seconds >= size:
+            return f"{plural(int(seconds // size), unit)} ago"
+    return "just now"
+
+
+def status_markdown(stats: dict[str, Any], answers: str, now: datetime | None = None) -> str:
+    """The index in plain words: "61 articles, newest 30 Nov 2023, updated 2 minutes ago · answers:
+    quotes only"."""
+    parts = [plural(int(stats.get("articles") or 0), "article")]
+    if stats.get("newest_article"):
+        parts.append(f"newest {day_words(str(stats['newest_article']))}")
+    if stats.get("last_sync"):
+        parts.append(f"updated {ago(str(stats['last_sync']), now)}")
+    return f"{', '.join(parts)} · answers: {answers}"
 
 
 _MARKUP = re.compile(r"<[^<>]{0,500}>|[<>$`*_\\\[\]{}|~#]")
@@ -219,7 +260,7 @@ def latest_html(rows: list[dict[str, Any]], page: int, per_page: int = 10) -> st
         if items
         else '<div class="latest-empty">No articles are indexed yet.</div>'
     )
-    count = f"{len(rows):,} article{'' if len(rows) == 1 else 's'}"
+    count = plural(len(rows), "article")
     return f'{body}<div class="latest-pager">{count} · page {page} of {pages}</div>'
 
 

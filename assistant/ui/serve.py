@@ -72,7 +72,9 @@ def serve(settings: Settings) -> None:
     app = ChatApp(assistant, updater, background)
     assistant.index.embedder.embed_query("warm up")  # load the embedding model before the first question
     t0 = time.perf_counter()
-    line = app._reindex()  # never raises: a failed start-up sync is shown, and the page serves the index
+    line = (
+        app.adding.sync_all()
+    )  # never raises: a failed start-up sync is shown, and the page serves the index
     print(f"{line} ({time.perf_counter() - t0:.1f} s to sync)", file=sys.stderr)
     print(f"answerer: {assistant.backend_label}", file=sys.stderr)
     background.start()  # the folder watcher and the feed poller (which polls at once, then every interval)

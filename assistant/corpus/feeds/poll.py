@@ -25,6 +25,7 @@ from assistant.corpus.fetch import PAGE_TYPES, FetchError, fetch
 from assistant.corpus.files import ArticleError, one_line
 from assistant.locks import writer_lock
 from assistant.settings import Settings
+from assistant.textutil import plural
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class FeedResult:
         if self.not_modified:
             return "not modified since the last poll"
         parts = [
-            f"{self.entries} entries: {self.new} new, {self.updated} updated, {self.unchanged} unchanged"
+            f"{plural(self.entries, 'entry')}: {self.new} new, {self.updated} updated, {self.unchanged} unchanged"
         ]
         if self.duplicates:
             parts.append(f"{self.duplicates} already stored")
@@ -310,8 +311,8 @@ class FeedPoller:
             result.duplicates += 1  # the same text under another address: stored once
             self.registry.record_item(feed.url, entry.key, entry.stamp, article=twin.url)
             return False
-        named = self.registry.named(feed.url)
-        source = feed.name if named else (art.site_name or urlsplit(url).hostname or feed.name)
+        # the feed's name (the one given when following it, or the feed's own title): what people know it by
+        source = feed.name or art.site_name or urlsplit(url).hostname or ""
         file = ArticleFile(
             url,
             plain_text(entry.title or art.title, 500) or url,

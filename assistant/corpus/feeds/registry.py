@@ -153,10 +153,6 @@ class FeedRegistry(SQLiteFile):
             db.execute("DELETE FROM feeds WHERE url = ?", (url,))
             db.execute("DELETE FROM items WHERE feed = ?", (url,))
 
-    def named(self, url: str) -> bool:
-        rows = self._rows("SELECT named FROM feeds WHERE url = ?", (url,))
-        return bool(rows and rows[0][0])
-
     def polled(self, url: str, ok: bool, result: str, etag: str | None, last_modified: str | None) -> None:
         """Records a poll; validators are kept as they were when None (a failed poll)."""
         with self._tx() as db:
