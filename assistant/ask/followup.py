@@ -81,12 +81,11 @@ DEMONSTRATIVE_SUBJECT = re.compile(
 )
 # "What's that fire called?", "How much is that deal worth?": a demonstrative after a verb or a
 # preposition points back at something said before (unlike "said that lava…", a conjunction).
-DEMONSTRATIVE_NOUN = re.compile(
+POINTING_BEFORE = (
     r"(?:\b(?:is|was|are|were|about|of|for|with|did|does|do|in|on|at|from|to|by|after|before|during|behind|"
     r"over|under|against|into|like|than|through|without)|['’]s)\s++"
-    r"(?:this|that|these|those)\s++([a-z][\w-]*+)",
-    re.I,
 )
+DEMONSTRATIVE_NOUN = re.compile(POINTING_BEFORE + r"(?:this|that|these|those)\s++([a-z][\w-]*+)", re.I)
 SAME_OR_ELSE = re.compile(r"\bthe same\b(?!-)|\belse\b", re.I)
 _CONTRACTION = re.compile(r"['’](?:s|re|ll|d|ve|m)$", re.I)
 OPENING_PREPOSITIONS = _set("with in after at on during for since before despite by")

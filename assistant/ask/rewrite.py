@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.ask.followup import AUX, PERSON, THING, Turn, is_follow_up
+from assistant.ask.followup import AUX, PERSON, POINTING_BEFORE, THING, Turn, is_follow_up
 from assistant.ask.subject import (
     MARKERS,
     Exchange,
@@ -44,7 +44,9 @@ __all__ = ["Standalone", "Turn", "is_follow_up", "kept_what_was_typed", "rule_re
 log = logging.getLogger(__name__)
 
 _OPENING = re.compile(r"^\W*+(?:and|but|also|or|so|then|plus)\b[\s,]*+", re.I)
-_WHAT_ABOUT = re.compile(r"^\W*+(?:(?:and|but|so)\s++)?(?:what|how)\s++about\s++(?P<x>[^?]{1,200}?)\s*+\??\s*+$", re.I)
+_WHAT_ABOUT = re.compile(
+    r"^\W*+(?:(?:and|but|so)\s++)?(?:what|how)\s++about\s++(?P<x>[^?]{1,200}?)\s*+\??\s*+$", re.I
+)
 # "And Biden?", "And the Senate?": nothing but a name after the conjunction
 _AND_NAME = re.compile(
     r"^\W*+(?i:and|but|or|also)\s++(?P<x>(?:the\s++)?[A-Z][\w’'.-]*+(?:\s++[A-Z][\w’'.-]*+){0,4})\s*+\??\s*+$"
@@ -53,14 +55,15 @@ _PRONOUN = re.compile(r"\b(?:he|she|him|his|her|they|them|their|it|its)\b", re.I
 _THERE = re.compile(r"\bthere\b(?=\s*+(?:[?.!,]|$|\b(?:now|today|yet|before|after|too)\b))", re.I)
 # "that fire" after a verb or a preposition, or opening the question (not "the dog that bit him")
 _DEMONSTRATIVE = re.compile(
-    r"(?:^\W*+|\b(?:is|was|are|were|about|of|for|with|did|does|do|in|on|at|from|to|by|after|before|during|"
-    r"behind|over|under|against|into|like|than|through|without)\s++|['’]s\s++)"
-    r"(?P<d>(?:this|that|these|those)\s++(?P<noun>[a-z][\w-]*+))",
-    re.I,
+    rf"(?:^\W*+|{POINTING_BEFORE})(?P<d>(?:this|that|these|those)\s++(?P<noun>[a-z][\w-]*+))", re.I
 )
-_NOT_A_NOUN = STOPWORDS | AUX | frozenset(
-    ["week", "weekend", "year", "month", "morning", "day", "days", "time", "season", "happen", "happened"]
-    + ["happens", "mean", "means", "meant"]
+_NOT_A_NOUN = (
+    STOPWORDS
+    | AUX
+    | frozenset(
+        ["week", "weekend", "year", "month", "morning", "day", "days", "time", "season", "happen", "happened"]
+        + ["happens", "mean", "means", "meant"]
+    )
 )
 _WH = frozenset(["what", "which", "who", "whom", "whose", "where", "when", "why", "how"])
 # "How long did it take rescuers to…", "It's official": an "it" that stands for nothing.
@@ -108,7 +111,11 @@ def _slot(question: str, m: re.Match[str]) -> str:
     if p == "her":
         after = question[m.end() :].split(maxsplit=1)
         word = after[0].strip("?.!,;:").lower() if after else ""
-        return "possessive" if word and word.isalpha() and word not in STOPWORDS and word not in AUX else "object"
+        return (
+            "possessive"
+            if word and word.isalpha() and word not in STOPWORDS and word not in AUX
+            else "object"
+        )
     return "object" if p in ("him", "them") else "subject"
 
 
@@ -128,7 +135,10 @@ def _fill(question: str, exchange: Exchange) -> tuple[str, set[str]]:
         if subject is None or subject.name.lower() in low:
             continue
         slot = _slot(question, m)
-        out += [question[last : m.start()], _possessive(subject.name) if slot == "possessive" else subject.name]
+        out += [
+            question[last : m.start()],
+            _possessive(subject.name) if slot == "possessive" else subject.name,
+        ]
         last = m.end()
         done.add(kind)
         if subject.source != "asked":
@@ -159,7 +169,9 @@ def _what_about(question: str, exchange: Exchange) -> str | None:
         return None
     x = _fill(m.group("x").strip(), exchange)[0]  # "What about his brother?"
     kind = kind_of_name(x, question)
-    fits = {"person": ("person", ""), "place": ("place", ""), "thing": ("thing", "")}.get(kind, ("person", ""))
+    fits = {"person": ("person", ""), "place": ("place", ""), "thing": ("thing", "")}.get(
+        kind, ("person", "")
+    )
     base = exchange.topic if exchange.asked != exchange.question else exchange.question
     subjects = [s for s in exchange.subjects() if s.name in base and s.kind in fits]
     subjects.sort(key=lambda s: s.kind != "person")  # "And Biden?" stands in for a person first
@@ -265,6 +277,13 @@ def llm_rewrite(
     return out
 
 
+def _put_name(question: str, text: str, past: Sequence[Exchange]) -> str:
+    """The name the rule put where the question's pronoun stood ("" when none)."""
+    low, asked = text.lower(), question.lower()
+    names = (x.name for e in past for x in e.subjects())
+    return next((n for n in names if n.lower() in low and n.lower() not in asked), "")
+
+
 def standalone(
     question: str,
     history: Sequence[Turn],
@@ -281,10 +300,8 @@ def standalone(
     done = _rewrite(question, past, related)
     text, context, own = done.question, done.context, done.own
     if model is not None and template:
-        exchange = pick_exchange(question, past, related)
-        first = subject_for(exchange, "") if exchange else None
-        named = first.name if first is not None and first.name.lower() in text.lower() else ""
-        out = llm_rewrite(question, history, model, template, named)
+        put = "" if own else _put_name(question, text, past)  # the model's rewrite must name it too
+        out = llm_rewrite(question, history, model, template, put)
         if out is not None:
             return Standalone(out, "llm")
         return Standalone(text, "llm rejected", context, own)

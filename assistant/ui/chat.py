@@ -83,6 +83,12 @@ def answer_json(a: Answer) -> dict[str, Any]:
     return {**{k: d[k] for k in keys}, "answer_kind": d["kind"]}
 
 
+def _day_box(label: str, placeholder: str, elem_id: str) -> Any:
+    import gradio as gr
+
+    return gr.Textbox(value="", label=label, placeholder=placeholder, max_lines=1, elem_id=elem_id)
+
+
 @dataclass
 class ChatParts:
     """The panel's Gradio components, for the page's wiring."""
@@ -293,20 +299,8 @@ class ChatPanel:
                 elem_id="filter-sources",
                 scale=2,
             )
-            filter_from = gr.Textbox(
-                value="",
-                label="Published from (YYYY-MM-DD)",
-                placeholder="2025-03-01",
-                max_lines=1,
-                elem_id="filter-from",
-            )
-            filter_to = gr.Textbox(
-                value="",
-                label="Published to (YYYY-MM-DD)",
-                placeholder="2025-03-31",
-                max_lines=1,
-                elem_id="filter-to",
-            )
+            filter_from = _day_box("Published from (YYYY-MM-DD)", "2025-03-01", "filter-from")
+            filter_to = _day_box("Published to (YYYY-MM-DD)", "2025-03-31", "filter-to")
         note = gr.Markdown("", elem_id="answer-note")
         examples = gr.Dataset(
             components=[box], samples=[[e] for e in self.examples()], label="Examples", elem_id="examples"
