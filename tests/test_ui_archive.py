@@ -338,7 +338,7 @@ def run_archive_flow(page: Any, app: dict[str, Any], site: FeedSite, yesterday: 
     page.wait_for_selector("#question textarea")
     _wait_text(page, "#latest", "6 articles · page 1 of 1")
     _wait_text(page, "#index-status", "newest 20 Nov 2023")
-    assert "answerer: quotes only" in page.inner_text("#index-status")
+    assert "answers: quotes only" in page.inner_text("#index-status")
 
     # the archive alone: the oldest article (eight years before the newest) answers a question naming no time
     before = ask(page, BRIDGE_Q)
