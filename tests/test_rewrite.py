@@ -136,6 +136,10 @@ def test_with_nowhere_to_put_a_name_it_says_what_it_follows() -> None:
 def test_what_about_puts_the_new_name_in_the_earlier_question() -> None:
     assert rule_rewrite("What about Norway?", HISTORY) == "What did Norway agree to limit attacks on?"
     assert rule_rewrite("And Biden?", HISTORY) == "What did Biden agree to limit attacks on?"
+    assert rule_rewrite("What about his brother?", HISTORY) == "What did Putin's brother agree to limit attacks on?"
+    # not a name: nothing is put in the subject's place; the question says what it follows
+    got = rule_rewrite("What about among young voters?", HISTORY)
+    assert got.startswith("What about among young voters? (following “What did Putin agree")
 
 
 def test_the_subject_comes_from_the_turn_the_follow_up_belongs_to() -> None:

@@ -168,6 +168,8 @@ def _what_about(question: str, exchange: Exchange) -> str | None:
     if not m:
         return None
     x = _fill(m.group("x").strip(), exchange)[0]  # "What about his brother?"
+    if not x[:1].isupper():
+        return None  # "What about among Republicans?": not a name to put in the subject's place
     kind = kind_of_name(x, question)
     fits = {"person": ("person", ""), "place": ("place", ""), "thing": ("thing", "")}.get(
         kind, ("person", "")
