@@ -32,11 +32,12 @@ ABOUT_SOURCES = re.compile(
 
 
 CLOSEST_LEAD = "The closest passage I found, which may not answer this:"
+REFUSAL_LEAD = "The indexed articles don't say."
 
 
 def refusal_text(question: str) -> str:
     q = question.strip().rstrip("?")
-    return f"The indexed articles don't say. Nothing in them answers “{q}?”"
+    return f"{REFUSAL_LEAD} Nothing in them answers “{q}?”"
 
 
 def closest_passage(sources: list[Source], n: int | None) -> tuple[str, list[Citation]]:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from assistant.answer.answertype import COUNTRY, STATE
+from assistant.answer.refusal import CLOSEST_LEAD, REFUSAL_LEAD
 from assistant.dates import MONTHS
 from assistant.sentences import sentence_spans
 from assistant.textutil import QUESTION_WORDS, STOPWORDS, content_terms, stem, tokens
@@ -198,8 +199,6 @@ _SOURCE_TAG = re.compile(
 )
 _OUTLETS = _words("CNN AP AFP Reuters USA TODAY Bloomberg BBC NPR Fox News NBC CBS ABC")
 _PARTY_STATE = re.compile(r"^[RDI]-[A-Z]")  # "R-Pa", "D-Calif"
-_REFUSED = ("The indexed articles don't say.",)
-_CLOSEST = re.compile(r"^The closest passage I found, which may not answer this:\s*")
 
 
 def asks_for(question: str) -> str | None:
@@ -227,9 +226,11 @@ def asks_for(question: str) -> str | None:
 
 def answer_body(answer: str) -> str:
     """What an answer says, without a refusal, the closest-passage lead or wire tags."""
-    if answer.startswith(_REFUSED):
+    if answer.startswith(REFUSAL_LEAD):
         return ""
-    return _SOURCE_TAG.sub(". ", _CLOSEST.sub("", answer))
+    if answer.startswith(CLOSEST_LEAD):
+        answer = answer[len(CLOSEST_LEAD) :].lstrip()
+    return _SOURCE_TAG.sub(". ", answer)
 
 
 def _nearness(question: str, answer: str) -> Callable[[str], float]:
