@@ -20,6 +20,7 @@ import calendar
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from assistant.answer.answertype import COUNTRY, STATE
 from assistant.answer.refusal import CLOSEST_LEAD, REFUSAL_LEAD
@@ -282,10 +283,19 @@ class Exchange:
         cut = self.question.rfind(" (following “")
         return self.question[:cut] if cut >= 0 and self.question.endswith("”)") else self.question
 
+    @cached_property
+    def wanted(self) -> str | None:
+        """What the question asked for (``asks_for``)."""
+        return asks_for(self.asked)
+
     def subjects(self) -> list[Subject]:
         """Its subjects, the likeliest first: what the answer gave when the question asked for someone
         or something, then the names the question asked about (multi-word names and names known to be
-        organisations or people first), then the rest of the answer's."""
+        organisations or people first), then the rest of the answer's. Read once per exchange."""
+        return self._subjects
+
+    @cached_property
+    def _subjects(self) -> list[Subject]:
         body = answer_body(self.answer)
         text = f"{self.asked} {body}"
         asked = [n for n in names(self.asked) if n not in _OUTLETS]
@@ -306,7 +316,7 @@ class Exchange:
             (subject(n, "asked") for n in asked), key=lambda x: (x.kind == "", len(x.name.split()) < 2)
         )
         said_s = [subject(n, "said") for n in given]
-        wanted = asks_for(self.asked)
+        wanted = self.wanted
         fitting = [x for x in said_s if wanted is not None and _fits(x.kind, wanted)]
         near = _nearness(self.asked, body)
         # of the kind asked for before a lone word; then the one nearest the question's words
@@ -371,7 +381,7 @@ def subject_for(exchange: Exchange, kind: str, sure: bool = False) -> Subject | 
     subjects = exchange.subjects()
     if sure:
         subjects = [s for s in subjects if s.source != "said"]
-        if kind and asks_for(exchange.asked) == kind:  # "Who won…?" → "Where is she from?": the answer
+        if kind and exchange.wanted == kind:  # "Who won…?" → "Where is she from?": the answer
             subjects = [s for s in subjects if s.source == "given"]
     if kind == "person":
         ranked = [s for s in subjects if s.kind == "person"]
