@@ -208,6 +208,7 @@ class ChatPanel:
         answer: Answer | None = None
         evidence: Answer | None = None
         draft = ""
+        panel = self.sources.empty()  # the evidence's cards once it comes, read once (not per token)
         lock = self._model_lock if backend != Backend.EXTRACTIVE else contextlib.nullcontext()
         try:
             with lock:
@@ -220,7 +221,6 @@ class ChatPanel:
                         panel = self.sources.show(evidence)
                     else:
                         draft += part["draft"]
-                        panel = self.sources.show(evidence) if evidence else self.sources.empty()
                     shown = evidence_html(evidence, writer, draft) if evidence else draft_html(draft)
                     history[-1] = {"role": "assistant", "content": shown}
                     note = f"Checked quotes; {writer} is writing an explanation under them…"
