@@ -56,8 +56,7 @@ class Assistant:
             except ValueError as e:
                 raise ConfigError(str(e)) from None
         embedder = make_embedder(settings)
-        client = make_chroma_client(settings)
-        index = Index(settings, embedder, client)
+        index = Index(settings, embedder, make_client=make_chroma_client)
         search = HybridSearch(index, settings.retrieval)
         retriever = HybridRetriever(search=search, k=settings.retrieval.k)
         backend, model = make_chat_model(settings) if with_llm else (Backend.EXTRACTIVE, None)

@@ -80,7 +80,7 @@ def source_chunks(split: Path, index_dir: Path) -> dict[str, Any]:
     if a.index.stats()["articles"] == 0:
         print(f"indexing {split} into {index_dir} (once)", file=sys.stderr, flush=True)
         a.sync([split / "articles.jsonl"])
-    got = a.index.vectors.get_all(["documents", "metadatas", "embeddings"])
+    got = a.index.stores.vectors.get_all(["documents", "metadatas", "embeddings"])
     manifest = a.index.manifest()
     texts = {aid: a.index.article(aid).text for aid in manifest}  # type: ignore[union-attr]
     return {"got": got, "manifest": manifest, "texts": texts}
@@ -91,7 +91,7 @@ def fill(index: Any, src: dict[str, Any], n_chunks: int, batch: int = 5000) -> f
     import numpy as np
 
     from assistant.store.lexical import LexicalDoc
-    from assistant.store.sync import embed_text
+    from assistant.store.types import embed_text
 
     got = src["got"]
     # article by article, so that a last, partial copy holds whole articles (their records' chunk
@@ -124,8 +124,8 @@ def fill(index: Any, src: dict[str, Any], n_chunks: int, batch: int = 5000) -> f
         c_docs = docs[:take]
         for i in range(0, take, batch):
             sl = slice(i, i + batch)
-            index.vectors.upsert(c_ids[sl], vecs[sl].tolist(), c_docs[sl], c_metas[sl])
-            index.lexical.add(
+            index.stores.vectors.upsert(c_ids[sl], vecs[sl].tolist(), c_docs[sl], c_metas[sl])
+            index.stores.lexical.add(
                 [
                     LexicalDoc(
                         cid,
@@ -142,7 +142,7 @@ def fill(index: Any, src: dict[str, Any], n_chunks: int, batch: int = 5000) -> f
         for aid in arts:
             orig = aid.split("#copy")[0]
             records[aid] = {**src["manifest"][orig], "fingerprint": f"bench:{aid}"}
-        index.records.put(records, {aid: src["texts"][aid.split("#copy")[0]] for aid in arts})
+        index.stores.records.put(records, {aid: src["texts"][aid.split("#copy")[0]] for aid in arts})
         done += take
         copy += 1
         print(
@@ -150,8 +150,8 @@ def fill(index: Any, src: dict[str, Any], n_chunks: int, batch: int = 5000) -> f
             file=sys.stderr,
             flush=True,
         )
-    index.lexical.close_writer()
-    index.records.set_state(sync_state="clean")
+    index.stores.lexical.close_writer()
+    index.stores.records.set_state(sync_state="clean")
     return time.perf_counter() - t0
 
 
@@ -179,7 +179,7 @@ def measure(
     from assistant.corpus import load_paths
     from assistant.service import Assistant
     from assistant.settings import Settings
-    from assistant.store.sync import texts_to_embed
+    from assistant.store.types import texts_to_embed
 
     index_dir = work / f"idx-{size}"
     settings = Settings(index_dir=index_dir, corpus_dirs=[])
@@ -222,8 +222,8 @@ def measure(
     noop_s = time.perf_counter() - t
     assert noop.chunks_embedded == 0
     row = {
-        "chunks": a.index.vectors.count(),
-        "articles": a.index.records.count(),
+        "chunks": a.index.stores.vectors.count(),
+        "articles": a.index.stores.records.count(),
         "build_s": round(build_s, 1) if build_s is not None else None,
         "first_query_s": round(first_s, 2),
         "retrieval_p50_ms": round(pct(retrieval, 0.5), 1),

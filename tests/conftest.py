@@ -113,7 +113,7 @@ def local_settings(tmp_path: Path) -> Settings:
 
 
 def open_index(settings: Settings, embedder: SentenceEmbedder) -> Index:
-    return Index(settings, embedder, make_chroma_client(settings))
+    return Index(settings, embedder, make_client=make_chroma_client)
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import assistant.service  # noqa: E402
 from assistant.cli import run  # noqa: E402
 from assistant.store import FAULT_POINTS, Index  # noqa: E402
 
@@ -27,7 +28,11 @@ def main() -> None:
             if left[0] <= 0:
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    Index.on_point = reached
+    def index_with_hook(*args, **kwargs):  # type: ignore[no-untyped-def]
+        return Index(*args, **kwargs, fault=reached)
+
+    # the composition root builds the index: it gets the hook passed in, no class attribute is set
+    assistant.service.Index = index_with_hook  # type: ignore[misc]
     sys.argv = ["assistant", *args]
     run()
 

@@ -58,7 +58,7 @@ def snapshot(settings: Settings, embedder: SentenceEmbedder) -> dict[str, object
 
 
 def lexical_ids(index) -> list[str]:  # type: ignore[no-untyped-def]
-    return index.lexical.chunk_ids()
+    return index.stores.lexical.chunk_ids()
 
 
 @pytest.mark.slow

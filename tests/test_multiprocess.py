@@ -182,7 +182,7 @@ def snapshot(env: dict[str, str]) -> dict[str, Any]:
         "got = ix.chunks.get(include=['documents']);"
         "print(json.dumps({'chunks': sorted(zip(got['ids'], got['documents'])),"
         " 'records': sorted((k, v['fingerprint']) for k, v in ix.manifest().items()),"
-        " 'lexical': ix.lexical.chunk_ids()}))"
+        " 'lexical': ix.stores.lexical.chunk_ids()}))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],

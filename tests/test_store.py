@@ -26,7 +26,7 @@ VOLCANO = "https://news.example.org/volcano"  # the article id of tests.conftest
 
 def spy_queries(index: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     calls: list[Any] = []
-    real = index.vectors.collection.query
+    real = index.stores.vectors.collection.query
 
     def query(*args: Any, **kwargs: Any) -> Any:
         """Each query as (where, sorted ids it is restricted to, or None)."""
@@ -34,7 +34,7 @@ def spy_queries(index: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
         calls.append((kwargs.get("where"), sorted(ids) if ids is not None else None))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(index.vectors.collection, "query", query)
+    monkeypatch.setattr(index.stores.vectors.collection, "query", query)
     return calls
 
 
@@ -50,7 +50,7 @@ def test_a_filter_most_chunks_pass_is_applied_to_an_unfiltered_query(
     fast = index.dense_search("volcano eruption", 2, f)
     assert calls == [(None, None)]
     vector = embedder.embed_query("volcano eruption")
-    slow = index.vectors.nearest(vector, 2, where_of(f))
+    slow = index.stores.vectors.nearest(vector, 2, where_of(f))
     assert [(c.id, round(s, 5)) for c, s in fast] == [(cid, round(s, 5)) for cid, s in slow]
     assert len(fast) == 2
 
@@ -78,7 +78,9 @@ def test_a_selective_filter_searches_among_the_ids_its_records_list(
     calls = spy_queries(index, monkeypatch)
     f = ChunkFilter(lo=20240317, hi=20240317)
     got = index.dense_search("earthquake shakes the coast", 1, f)
-    volcano_chunks = sorted(cid for cid in index.vectors.get_all([])["ids"] if cid.startswith(VOLCANO + ":"))
+    volcano_chunks = sorted(
+        cid for cid in index.stores.vectors.get_all([])["ids"] if cid.startswith(VOLCANO + ":")
+    )
     assert volcano_chunks and calls == [(None, None), (None, volcano_chunks)]
     assert [c.article_id for c, _ in got] == [VOLCANO]
     calls.clear()
@@ -105,8 +107,8 @@ def test_an_id_gone_from_the_vectors_meanwhile_falls_back_to_chroma_s_filter(
     (which refuses an unknown id, embedded or served): the search asks by the filter instead, and still
     answers."""
     index = quakes_and_volcano(settings, embedder)
-    rec = dict(index.records.manifest()[VOLCANO], n_chunks=1)
-    index.records.put({"gone.txt": rec}, {"gone.txt": "Gone."})
+    rec = dict(index.stores.records.manifest()[VOLCANO], n_chunks=1)
+    index.stores.records.put({"gone.txt": rec}, {"gone.txt": "Gone."})
     monkeypatch.setattr(DenseSearch, "wide", 8)
     calls = spy_queries(index, monkeypatch)
     got = index.dense_search("earthquake shakes the coast", 1, ChunkFilter(lo=20240317, hi=20240317))
@@ -120,14 +122,14 @@ def test_a_store_failure_while_searching_among_ids_is_not_hidden(
 ) -> None:
     index = quakes_and_volcano(local_settings, embedder)
     monkeypatch.setattr(DenseSearch, "wide", 8)
-    real = index.vectors.collection.query
+    real = index.stores.vectors.collection.query
 
     def query(*args: Any, **kwargs: Any) -> Any:
         if kwargs.get("ids") is not None:
             raise RuntimeError("the store is down")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(index.vectors.collection, "query", query)
+    monkeypatch.setattr(index.stores.vectors.collection, "query", query)
     with pytest.raises(RuntimeError, match="the store is down"):
         index.dense_search("earthquake shakes the coast", 1, ChunkFilter(lo=20240317, hi=20240317))
 
@@ -142,17 +144,20 @@ def test_chunks_no_record_accounts_for_are_removed_by_the_next_sync(
     index = open_index(local_settings, embedder)
     index.sync([corpus])
     vector = embedder.embed_query("stale tail")
-    meta = dict(index.vectors.collection.get(ids=[f"{VOLCANO}:0"], include=["metadatas"])["metadatas"][0])
-    index.vectors.upsert([f"{VOLCANO}:7"], [vector], ["stale tail"], [meta])
-    index.lexical.add([LexicalDoc(f"{VOLCANO}:7", VOLCANO, "stale tail", 20240317, "example.org")])
-    index.records.delete(["chess.txt"])
-    assert index.records.state().get("sync_state") == "clean"
+    meta = dict(
+        index.stores.vectors.collection.get(ids=[f"{VOLCANO}:0"], include=["metadatas"])["metadatas"][0]
+    )
+    index.stores.vectors.upsert([f"{VOLCANO}:7"], [vector], ["stale tail"], [meta])
+    index.stores.lexical.add([LexicalDoc(f"{VOLCANO}:7", VOLCANO, "stale tail", 20240317, "example.org")])
+    index.stores.records.delete(["chess.txt"])
+    assert index.stores.records.state().get("sync_state") == "clean"
     report = index.sync([corpus])
-    assert report.added == 1  # chess.txt again
-    ids = sorted(index.vectors.ids())
+    # chess.txt again: its vectors are exactly its chunks, so they are taken back, nothing embedded
+    assert (report.added, report.relinked, report.chunks_embedded) == (0, 1, 0)
+    ids = sorted(index.stores.vectors.ids())
     assert f"{VOLCANO}:7" not in ids
-    assert ids == sorted(index.lexical.chunk_ids())
-    assert len(ids) == sum(int(m["n_chunks"]) for m in index.records.manifest().values())
+    assert ids == sorted(index.stores.lexical.chunk_ids())
+    assert len(ids) == sum(int(m["n_chunks"]) for m in index.stores.records.manifest().values())
     assert index.sync([corpus]).chunks_embedded == 0
 
 
@@ -165,7 +170,7 @@ def test_a_chunk_whose_article_has_no_record_is_not_found(
     index.sync([write_corpus(local_settings.corpus_dirs[0])])
     assert index.dense_search("volcano eruption", 1)[0][0].article_id == VOLCANO
     assert any(cid.startswith(VOLCANO + ":") for cid, _ in index.lexical_search("volcano erupted", 10))
-    index.records.delete([VOLCANO])
+    index.stores.records.delete([VOLCANO])
     assert not any(cid.startswith(VOLCANO + ":") for cid, _ in index.lexical_search("volcano erupted", 10))
     assert VOLCANO not in {c.article_id for c, _ in index.dense_search("volcano eruption", 10)}
     assert VOLCANO not in {
@@ -184,7 +189,7 @@ def test_a_chunk_read_while_a_sync_rewrote_its_article_is_not_returned(
     index.sync([write_corpus(local_settings.corpus_dirs[0])])
     f = ChunkFilter(lo=20240317, hi=20240317)
     assert [c.article_id for c, _ in index.dense_search("volcano eruption", 1, f)] == [VOLCANO]
-    index.records.update(VOLCANO, published=20240318)  # as if re-synced with a new date
+    index.stores.records.update(VOLCANO, published=20240318)  # as if re-synced with a new date
     assert index.dense_search("volcano eruption", 1, f) == []
     assert VOLCANO not in {c.article_id for c, _ in index.dense_search("volcano eruption", 10)}
 
@@ -250,7 +255,7 @@ def test_the_chroma_where_and_the_python_test_agree_on_every_chunk(
         )
     index = open_index(local_settings, embedder)
     index.sync([corpus])
-    everything = index.vectors.get_all(["metadatas"])
+    everything = index.stores.vectors.get_all(["metadatas"])
     filters = [
         ChunkFilter(lo=20231231, hi=20240101),
         ChunkFilter(lo=20240229, hi=20240301),
@@ -270,9 +275,9 @@ def test_the_chroma_where_and_the_python_test_agree_on_every_chunk(
             for cid, m in zip(everything["ids"], everything["metadatas"])
             if f.passes(m["article_id"], m["published"], m["source"])
         }
-        got = set(index.vectors.collection.get(where=where_of(f), include=[])["ids"])
+        got = set(index.stores.vectors.collection.get(where=where_of(f), include=[])["ids"])
         assert got == want, f
-        assert set(DenseSearch(index.vectors, index.records)._ids_passing(f) or []) == want, f
+        assert set(DenseSearch(index.stores.vectors, index.stores.records)._ids_passing(f) or []) == want, f
         assert want, f  # each filter keeps something, so the comparison means something
 
 

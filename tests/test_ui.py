@@ -472,13 +472,16 @@ def test_a_failing_sync_is_one_line_and_stays_in_the_status_until_a_sync_succeed
         def stats(self) -> dict[str, object]:
             return {"articles": 1, "chunks": 2, "embedding_model": "m"}
 
+        def problems(self) -> list[str]:
+            return []
+
     store = Store()
 
     def sync(folders: object, progress: object = None) -> object:
         if store.fail:
             raise RecursionError("maximum recursion depth exceeded")
         return SimpleNamespace(
-            added=0, updated=0, unchanged=1, removed=0, failed=[], chunks_embedded=0, seconds=0.1
+            added=0, updated=0, unchanged=1, removed=0, failed=[], chunks_embedded=0, seconds=0.1, repaired=0, relinked=0
         )
 
     settings = Settings(index_dir=tmp_path / "i", corpus_dirs=[tmp_path / "c"], upload_dir=tmp_path / "u")

@@ -1,4 +1,4 @@
-"""Command line: `assistant index | stats | ask | chat | eval | serve | feeds | watch | store-server`.
+"""Command line: `assistant index | stats | check | ask | chat | eval | serve | feeds | watch | store-server`.
 
 Answers and JSON go to stdout; progress and diagnostics to stderr.
 """
@@ -361,11 +361,13 @@ def serve(
 
 
 from assistant.cli.feeds import feeds_app, watch  # noqa: E402 - the commands register on `app`
+from assistant.cli.health import check  # noqa: E402
 from assistant.cli.store import store_server  # noqa: E402
 
 app.add_typer(feeds_app, name="feeds")
 app.command()(watch)
 app.command("store-server")(store_server)
+app.command()(check)
 
 
 def run() -> None:

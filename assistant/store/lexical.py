@@ -88,6 +88,18 @@ class LexicalStore:
                 self._cached = searcher = self._index.searcher()
         return searcher
 
+    def probe(self) -> None:
+        """Reads the index (its segments, not only meta.json): raises when it cannot."""
+        self._index.reload()
+        self._cached = None
+        s = self._searcher()
+        if s.num_docs:
+            import tantivy
+
+            self.search("the news", 1)
+            for _, addr in s.search(tantivy.Query.all_query(), 1).hits:
+                s.doc(addr)
+
     @property
     def n_docs(self) -> int:
         return int(self._searcher().num_docs)

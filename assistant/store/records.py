@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS articles (
 );
 CREATE INDEX IF NOT EXISTS articles_by_published ON articles (published);
 CREATE INDEX IF NOT EXISTS articles_by_source ON articles (source, published);
+CREATE INDEX IF NOT EXISTS articles_by_chunks ON articles (n_chunks);
 CREATE TABLE IF NOT EXISTS failures (
     id TEXT PRIMARY KEY,
     fingerprint TEXT NOT NULL,
@@ -52,6 +53,8 @@ _IN = 500  # ids per "IN (…)" query
 
 
 class RecordStore(SQLiteFile):
+    store_name = "article records"
+
     def __init__(self, path: Path) -> None:
         super().__init__(path, _SCHEMA)
 
@@ -64,6 +67,24 @@ class RecordStore(SQLiteFile):
 
     def count(self) -> int:
         return int(self._rows("SELECT COUNT(*) FROM articles")[0][0])
+
+    def expected_chunks(self) -> int:
+        """How many chunks the records say the other stores hold."""
+        return int(self._rows("SELECT COALESCE(SUM(n_chunks), 0) FROM articles")[0][0])
+
+    def sample(self, n: int) -> list[tuple[str, int]]:
+        """(id, n_chunks) of up to n articles picked at random."""
+        import random
+
+        top = int(self._rows("SELECT COALESCE(MAX(rowid), 0) FROM articles")[0][0])
+        picked: dict[str, int] = {}
+        for _ in range(n if top else 0):  # by rowid: no scan of a large table
+            rows = self._rows(
+                "SELECT id, n_chunks FROM articles WHERE rowid >= ? ORDER BY rowid LIMIT 1",
+                (random.randint(1, top),),
+            )
+            picked |= {str(r[0]): int(r[1]) for r in rows}
+        return list(picked.items())
 
     def newest(self) -> int:
         """The latest publication date (YYYYMMDD), 0 when no article has one."""

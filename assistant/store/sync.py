@@ -1,20 +1,20 @@
-"""The index: chunk vectors (store/vectors.py), lexical search (store/lexical.py) and article records
-(store/records.py), kept in step with folders by one sync protocol (this module).
+"""The sync protocol: brings the index's three stores (store/opening.py) in step with article files, and
+repairs what the health check (store/health.py) finds. One process writes at a time (an flock on
+``<index dir>/.writer-<collection>.lock``, released by the kernel if the writer dies); any number read
+(store/index.py), and see a finished sync at their next query.
 
 An article's record is written only after all its chunks are stored (vectors, then lexical) and is
 deleted before its chunks are touched (lexical, then vectors), so a process killed at any point leaves
-state that the next sync repairs: every chunk without a record is removed, and an article without a
-record is embedded again. (Lexical entries of an article exist only while its vectors do, so the vector
-store's orphans are the lexical index's too.)
+state that the next sync repairs: every chunk without a record is removed (or taken back, when the
+corpus folders still hold that very article), and an article without a record is embedded again.
 
 Articles that could not be chunked, embedded or stored are recorded with their fingerprint: they are
 reported as failed by every sync but not tried again until they change. An article is embedded before
 anything of its previous version is touched, so a failure keeps that version. An article id already
-indexed from one file is never taken over by another file while the first still holds it (or cannot be
-checked): the newcomer is refused, naming both files.
-
-One process writes at a time (an flock on ``<index dir>/.writer-<collection>.lock``, released by the
-kernel if the writer dies); any number read, and see a finished sync at their next query.
+indexed from one file is never taken over by another file with other content while the first still
+holds it (or cannot be checked): the newcomer is refused, naming both files. The same content from
+another place (a corpus folder moved or copied elsewhere) is re-linked: its record and vectors follow
+it, nothing is embedded.
 """
 
 from __future__ import annotations
@@ -23,92 +23,35 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.chunking import CHUNKER_VERSION, Chunk, article_of, chunk_article, chunk_ids
+from assistant.chunking import Chunk, chunk_article, chunk_ids
 from assistant.corpus.files import Article, ArticleError, Failure, check_text_size, load_paths, one_line
 from assistant.locks import writer_lock
 from assistant.providers import SentenceEmbedder
-from assistant.settings import ChunkSettings, Settings, StoreMode
-from assistant.store.dense import DenseSearch
-from assistant.store.filters import ChunkFilter
-from assistant.store.lexical import LEXICAL_VERSION, LexicalDoc, LexicalStore
+from assistant.store.health import Depth, Health, check
+from assistant.store.lexical import LexicalDoc, LexicalStore
+from assistant.store.opening import Stores
 from assistant.store.records import RecordStore
-from assistant.store.vectors import StoredChunk, VectorStore
-from assistant.textutil import plural
+from assistant.store.repair import Repair
+from assistant.store.types import (
+    FaultHook,
+    IndexError_,
+    ProgressFn,
+    SyncReport,
+    article_meta,
+    chunk_meta,
+    embed_text,
+    fingerprint,
+    lexical_docs,
+)
+from assistant.store.vectors import VectorStore
 
 log = logging.getLogger(__name__)
-
-# Where a sync may be interrupted; tests set Index.on_point to kill the process at one of them.
-FAULT_POINTS = ("manifest_deleted", "chunks_deleted", "chunks_stored", "manifest_written", "removed")
-
-ProgressFn = Callable[[int, int], None]
-
-
-class IndexError_(RuntimeError):
-    """A problem with the index itself (not with one article); the message says how to fix it."""
-
-
-class EmbeddingMismatch(IndexError_):
-    pass
-
-
-@dataclass
-class SyncReport:
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    failed: list[Failure] = field(default_factory=list)
-    chunks_embedded: int = 0
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["seconds"] = round(self.seconds, 3)
-        return d
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    def summary(self) -> str:
-        s = (
-            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
-            f"removed {self.removed}, failed {len(self.failed)}; "
-            f"{plural(self.chunks_embedded, 'chunk')} embedded in {self.seconds:.1f}s"
-        )
-        return s
-
-
-_RECORD_DEFAULTS: dict[str, Any] = {
-    "fingerprint": "",
-    "title": "",
-    "url": "",
-    "source": "",
-    "published_date": "",
-    "published": 0,
-    "path": "",
-    "origin": "",
-    "n_chunks": 0,
-}
-
-
-def embed_text(title: str, text: str) -> str:
-    """What is embedded (and lexically indexed) for a chunk: the title gives it context."""
-    return f"{title}\n{text}" if title else text
-
-
-def texts_to_embed(articles: Iterable[Article], chunks: ChunkSettings) -> list[str]:
-    """What a sync embeds for these articles, chunk by chunk (benchmarks time the embedding alone on
-    it)."""
-    return [
-        embed_text(a.title, c.text) for a in articles for c in chunk_article(a, chunks.size, chunks.overlap)
-    ]
 
 
 def _under(path: str, roots: Iterable[str]) -> bool:
@@ -134,6 +77,7 @@ class _Run:
     failures: dict[str, dict[str, Any]]
     existed: set[str]
     progress: ProgressFn | None
+    repairs: set[str]  # articles re-embedded from their records (counted as repaired, not updated)
     total: int = 0
     done: int = 0
 
@@ -143,230 +87,108 @@ class _Run:
             self.progress(self.done, self.total)
 
 
-class Index:
-    # Test hook: called with each FAULT_POINTS name as a sync passes it (crash tests kill the process).
-    on_point: Callable[[str], None] | None = None
-
-    def __init__(self, settings: Settings, embedder: SentenceEmbedder, client: Any) -> None:
-        self.settings = settings
+class Syncer:
+    def __init__(self, stores: Stores, embedder: SentenceEmbedder, fault: FaultHook | None = None) -> None:
+        self.stores = stores
+        self.settings = stores.settings
         self.embedder = embedder
-        self.client = client
-        self.name = settings.store.collection
+        self.fault = fault  # crash tests: called with each FAULT_POINTS name as a sync passes it
         self._lock = threading.RLock()
-        folder = Path(settings.index_dir)
-        self.lock_path = folder / f".writer-{self.name}.lock"
-        self.records = RecordStore(folder / f"records-{self.name}.sqlite3")
-        self._open_vectors()
-        self.lexical = LexicalStore(folder / f"lexical-{self.name}-{LEXICAL_VERSION}")
-        self._migrate()
-
-    # ---- the stores ----------------------------------------------------------------------------
-
-    def _open_vectors(self) -> None:
-        model = self.embedder.name
-        self.vectors = VectorStore(
-            self.client, self.name, metadata={"embedding_model": model, "chunker": self._chunker_tag()}
-        )
-        stored = self.vectors.metadata.get("embedding_model")
-        if stored and stored != model:
-            raise EmbeddingMismatch(
-                f"the index in {self.where()} was built with the embedding model {stored!r}, but the "
-                f"settings ask for {model!r}; rebuild it with `assistant index --rebuild` or set "
-                f"ASSISTANT_EMBEDDING__MODEL={stored}"
-            )
+        self.last_health: Health | None = None  # what the last sync found before it repaired it
+        self.last_finished = False  # whether that sync finished (so repaired what it found)
+        self.repairs: list[tuple[str, list[str]]] = []  # (when, what) of each finished sync that repaired
 
     @property
-    def chunks(self) -> Any:
-        """The Chroma collection of chunks (tests read it directly)."""
-        return self.vectors.collection
+    def records(self) -> RecordStore:
+        return self.stores.records
 
-    def _migrate(self) -> None:
-        """Brings an index written by an earlier version up to date: article records kept in Chroma move
-        to SQLite, and a lexical index missing (or of an older kind) is built from the stored chunks."""
-        names = {getattr(c, "name", c) for c in self.client.list_collections()}
-        legacy = f"{self.name}_articles"
-        if legacy in names:
-            with writer_lock(self.lock_path):
-                if self.records.count() == 0:
-                    self._import_legacy(
-                        legacy, f"{self.name}_failed" if f"{self.name}_failed" in names else ""
-                    )
-                for old in (legacy, f"{self.name}_failed"):
-                    if old in names:
-                        self.client.delete_collection(old)
-        if self.lexical.n_docs == 0 and self.vectors.count() > 0:
-            with writer_lock(self.lock_path):
-                if self.lexical.n_docs == 0:
-                    self._build_lexical()
+    @property
+    def vectors(self) -> VectorStore:
+        return self.stores.vectors
 
-    def _import_legacy(self, articles: str, failures: str) -> None:
-        col = self.client.get_collection(articles, embedding_function=None)
-        got = VectorStore.get_all_from(col, ["documents", "metadatas"])
-        records = {aid: {**_RECORD_DEFAULTS, **m} for aid, m in zip(got["ids"], got["metadatas"])}
-        self.records.put(records, dict(zip(got["ids"], got["documents"])))
-        if failures:
-            fcol = self.client.get_collection(failures, embedding_function=None)
-            for aid, m in zip(*VectorStore.get_all_from(fcol, ["metadatas"]).values()):
-                self.records.put_failure(aid, {**{"path": "", "origin": "", "error": ""}, **m})
-        meta = dict(col.metadata or {})
-        self.records.set_state(
-            sync_state=str(meta.get("sync_state", "clean")), last_sync=str(meta.get("last_sync", ""))
-        )
-        log.info("moved %d article records from Chroma to %s", len(records), self.records.path)
-
-    def _build_lexical(self) -> None:
-        got = self.vectors.get_all(["documents", "metadatas"])
-        docs = [
-            LexicalDoc(
-                cid,
-                str(m["article_id"]),
-                embed_text(m.get("title", ""), d),
-                int(m.get("published", 0)),
-                str(m.get("source", "")),
-            )
-            for cid, d, m in zip(got["ids"], got["documents"], got["metadatas"])
-        ]
-        self.lexical.clear()
-        for i in range(0, len(docs), 5000):
-            self.lexical.add(docs[i : i + 5000])
-        self.lexical.close_writer()
-        log.info("lexical index built: %d chunks", len(docs))
-
-    def _chunker_tag(self) -> str:
-        c = self.settings.chunks
-        return f"v{CHUNKER_VERSION}:{c.size}:{c.overlap}"
+    @property
+    def lexical(self) -> LexicalStore:
+        return self.stores.lexical
 
     def where(self) -> str:
-        s = self.settings.store
-        if s.mode == StoreMode.SERVER:
-            return f"the Chroma server at {s.host}:{s.port} (collection {self.name!r})"
-        return str(Path(self.settings.index_dir).resolve())
-
-    def rebuild(self) -> None:
-        """Drops everything; the next sync embeds every article again."""
-        with self._lock, writer_lock(self.lock_path):
-            self.vectors.drop()
-            self.records.clear()
-            self.lexical.clear()
-            self.lexical.close_writer()
-            self._open_vectors()
+        return self.stores.where()
 
     def _reached(self, point: str) -> None:
-        if Index.on_point is not None:
-            Index.on_point(point)
-
-    # ---- reading -----------------------------------------------------------------------------
-
-    def manifest(self) -> dict[str, dict[str, Any]]:
-        return self.records.manifest()
-
-    def failed_articles(self) -> dict[str, dict[str, Any]]:
-        """Articles that could not be indexed and are not retried until they change:
-        id → {fingerprint, path, origin, error}."""
-        return self.records.failures()
-
-    def article(self, article_id: str) -> Article | None:
-        got = self.records.article(article_id)
-        if got is None:
-            return None
-        m, text = got
-        return Article(
-            id=article_id,
-            title=m.get("title", ""),
-            text=text,
-            url=m.get("url", ""),
-            source=m.get("source", ""),
-            published=m.get("published_date", ""),
-            path=m.get("path", ""),
-            origin=m.get("origin", ""),
-        )
-
-    def get_chunks(self, ids: Sequence[str]) -> list[StoredChunk]:
-        return self.vectors.get(ids)
-
-    def dense_search(
-        self, query: str, k: int, where: ChunkFilter | None = None
-    ) -> list[tuple[StoredChunk, float]]:
-        """The k nearest chunks that pass the filter (assistant/store/dense.py)."""
-        return DenseSearch(self.vectors, self.records).search(self.embedder.embed_query(query), k, where)
-
-    def lexical_search(self, query: str, k: int, where: ChunkFilter | None = None) -> list[tuple[str, float]]:
-        """The k best chunks by BM25 whose article is indexed (its record is the commit point, as in
-        dense search)."""
-        hits = self.lexical.search(query, k, where)
-        indexed = self.records.present({article_of(cid) for cid, _ in hits})
-        return [(cid, score) for cid, score in hits if article_of(cid) in indexed]
-
-    def idf(self, term: str, min_docs: int = 0) -> float:
-        return self.lexical.idf(term, min_docs)
-
-    @property
-    def newest(self) -> int:
-        """The latest publication date of an indexed article (YYYYMMDD), 0 when none has one."""
-        return self.records.newest()
-
-    def stats(self) -> dict[str, Any]:
-        state = self.records.state()
-        return {
-            "articles": self.records.count(),
-            "chunks": self.vectors.count(),
-            "embedding_model": self.embedder.name,
-            "newest_article": self.records.newest_date() or None,
-            "last_sync": state.get("last_sync") or None,
-            "index": self.where(),
-        }
-
-    # ---- writing -----------------------------------------------------------------------------
+        if self.fault is not None:
+            self.fault(point)
 
     def _set_state(self, **changes: str) -> None:
         self.records.set_state(**changes)
 
-    def _remove_orphans(self, manifest: dict[str, dict[str, Any]]) -> int:
-        """Chunks no record accounts for (an article without a record, or beyond its record's count: a
-        sync killed midway): lexical entries first, then vectors. Reads every chunk id (for repairs)."""
-        expected = set(self._chunk_ids(manifest, manifest))
-        stray = sorted(set(self.vectors.ids()) - expected)
-        self.lexical.delete_chunks(sorted(set(self.lexical.chunk_ids()) - expected))
-        self.vectors.delete_ids(stray)
-        return len(stray)
+    def _fingerprint(self, a: Article) -> str:
+        return fingerprint(a, self.settings.chunks)
 
     @staticmethod
     def _chunk_ids(article_ids: Iterable[str], manifest: dict[str, dict[str, Any]]) -> list[str]:
         """The ids of the chunks these articles' records say they have. Outside a sync, every chunk
         belongs to a recorded article and has those ids (a record is written after its chunks, and
-        deleted before them); the chunks a killed sync left without a record are removed by the next
-        sync before anything else (_remove_orphans). Deleting by id avoids Chroma's `where`, which reads
-        the metadata of the whole collection (4 s at 1M chunks)."""
-        return [
-            cid
-            for aid in article_ids
-            if aid in manifest
-            for cid in chunk_ids(aid, int(manifest[aid].get("n_chunks", 0)))
-        ]
+        deleted before them); what a killed sync leaves is found by the health check and removed by the
+        next sync before anything else. Deleting by id avoids Chroma's `where`, which reads the metadata
+        of the whole collection (4 s at 1M chunks)."""
+        out: list[str] = []
+        for aid in article_ids:
+            m = manifest.get(aid)
+            if m is not None:
+                out += chunk_ids(aid, int(m.get("n_chunks", 0)))
+        return out
 
-    def sync(self, paths: Iterable[Path], progress: ProgressFn | None = None) -> SyncReport:
-        """Brings the index in step with the files under ``paths``. A problem with one file or article is
-        a ``report.failed`` entry; only a broken store or embedder raises (IndexError_), and then nothing
-        indexed is lost: the next sync repairs what was interrupted."""
-        with self._lock, writer_lock(self.lock_path):
+    def rebuild(self) -> None:
+        """Drops everything; the next sync embeds every article again (from the folders alone)."""
+        with self._lock, writer_lock(self.stores.lock_path):
+            self.vectors.drop()
+            self.records.clear()
+            self.lexical.clear()
+            self.lexical.close_writer()
+            self.stores.vectors = VectorStore(
+                self.vectors.client, self.vectors.name, self.vectors.opened_with
+            )
+
+    def sync(
+        self, paths: Iterable[Path], progress: ProgressFn | None = None, depth: Depth = "counts"
+    ) -> SyncReport:
+        """Brings the index in step with these files and folders (after repairing what the health check
+        finds: ``depth`` "deep" is `assistant check --repair`)."""
+        with self._lock, writer_lock(self.stores.lock_path):
             try:
-                return self._sync(list(paths), progress)
+                report = self._sync(list(paths), progress, depth)
             finally:
                 self.lexical.close_writer()
+            self.stores.found.clear()  # what opening the stores found is repaired now (last_health keeps it)
+            self.last_finished = True
+            found = self.last_health.problems() if self.last_health else []
+            if found:
+                self.repairs = [*self.repairs[-9:], (datetime.now().strftime("%H:%M"), found)]
+            return report
 
-    def _sync(self, paths: list[Path], progress: ProgressFn | None) -> SyncReport:
+    def _health(self, depth: Depth) -> Health:
+        """The quick check; when it finds something, the full one: ids after a killed sync (its cause is
+        known), ids and contents when a store was moved aside or the counts disagree for no known reason
+        (a store lost, rolled back or written by something else)."""
+        h = check(self.stores, depth)
+        if depth == "counts" and (h.found or not h.counts_agree):
+            h = check(self.stores, "ids" if h.running and not h.found else "deep")
+        elif depth == "counts" and h.running:
+            h = check(self.stores, "ids")
+        return h
+
+    def _sync(self, paths: list[Path], progress: ProgressFn | None, depth: Depth) -> SyncReport:
         t0 = time.perf_counter()
         report = SyncReport()
-        manifest = self.manifest()
+        health = self.last_health = self._health(depth)
+        self.last_finished = False
+        manifest = self.records.manifest()
         owners = {aid: str(m.get("path", "")) for aid, m in manifest.items()}
         loaded = load_paths(paths, self.settings.max_file_bytes, self.settings.corpus, owners=owners)
         report.failed = list(loaded.failed)
-        # A killed sync leaves the state "running". Chunks no record accounts for, left any other way (a
-        # records file lost or replaced, a power cut after SQLite's last commit), show in the counts.
-        crashed = self.records.state().get("sync_state") == "running" or self.vectors.count() > sum(
-            int(m.get("n_chunks", 0)) for m in manifest.values()
-        )
-        failures = self.failed_articles()
+        failures = self.records.failures()
+
+        def in_sync(path: str) -> bool:
+            return _under(path, loaded.roots)
 
         def provably_gone(path: str) -> bool:
             """Under a synced folder, and neither that file nor a folder above it failed to be read."""
@@ -382,7 +204,9 @@ class Index:
         current: dict[str, Article] = {}
         held: set[str] = set()  # refused newcomers: the indexed article of that id stays as it is
         for _, art in loaded.articles:
-            refusal = self._claim_refused(art, manifest.get(art.id), provably_gone)
+            refusal = self._claim_refused(
+                art, manifest.get(art.id), provably_gone, self._fingerprint(art), in_sync=in_sync
+            )
             if refusal:
                 report.failed.append(Failure(art.origin or art.id, refusal))
                 held.add(art.id)
@@ -418,12 +242,19 @@ class Index:
             if aid not in current and aid not in held and provably_gone(str(rec.get("path", "")))
         ]
 
-        if todo or gone or crashed or moved or cleared:
+        changing = {a.id for a in todo} | set(gone)
+        repairs = [aid for aid in health.to_rebuild if aid not in changing and aid in manifest]
+        lexical_repairs = [aid for aid in health.lexical_only if aid not in changing and aid in manifest]
+        extras = health.extra_vectors or health.extra_lexical
+        if todo or gone or moved or cleared or repairs or lexical_repairs or extras or health.running:
             self._set_state(sync_state="running")
-            if crashed:
-                n = self._remove_orphans(manifest)
-                if n:
-                    log.info("removed %d chunks no article record accounts for (an interrupted sync)", n)
+            repair = Repair(self.stores)
+            if health.extra_vectors:
+                relinked = repair.relink([a for a in todo if a.id in health.orphan_articles()], manifest)
+                report.relinked = len(relinked)
+                todo = [a for a in todo if a.id not in relinked]
+            repair.remove_extras(health, manifest)
+            repair.rebuild_lexical(lexical_repairs)
             for aid in gone:  # the record first, as in _commit_group: a crash then leaves orphans only
                 old_chunks = self._chunk_ids([aid], manifest)
                 self.records.delete([aid])
@@ -437,23 +268,32 @@ class Index:
                 failures.pop(aid, None)
             for art in moved:
                 self._move(art, manifest)
-            run = _Run(report, manifest, failures, existed=set(manifest), progress=progress)
-            report.chunks_embedded = self._embed_articles(todo, run)
+            run = _Run(report, manifest, failures, set(manifest), progress, repairs=set(repairs))
+            rebuilt = [repair.from_record(aid) for aid in repairs]
+            report.chunks_embedded = self._embed_articles(todo + [a for a in rebuilt if a is not None], run)
+            report.repaired += len(lexical_repairs)
             self._set_state(sync_state="clean", last_sync=datetime.now(UTC).isoformat(timespec="seconds"))
         report.seconds = time.perf_counter() - t0
         return report
 
     @staticmethod
     def _claim_refused(
-        art: Article, old: dict[str, Any] | None, provably_gone: Callable[[str], bool]
+        art: Article,
+        old: dict[str, Any] | None,
+        provably_gone: Callable[[str], bool],
+        fp: str,
+        in_sync: Callable[[str], bool],
     ) -> str | None:
         """Why ``art`` may not take the id of an article indexed from another file, or None when it may:
         that file was read by this sync and no longer holds the id (the article moved), or it no
-        longer exists."""
+        longer exists, or it is not part of this sync and ``art`` is the very article indexed from it
+        (a corpus folder moved or copied elsewhere: re-linked, nothing embedded)."""
         owner = str((old or {}).get("path", ""))
         if not owner or owner == art.path:
             return None
         if provably_gone(owner) or not os.path.lexists(owner):
+            return None
+        if (old or {}).get("fingerprint") == fp and not in_sync(owner):
             return None
         shown = str((old or {}).get("origin") or Path(owner).name)
         aid = art.id if len(art.id) <= 120 else art.id[:119] + "…"
@@ -464,7 +304,7 @@ class Index:
 
     def _move(self, art: Article, manifest: dict[str, dict[str, Any]]) -> None:
         """Same article, another file (or an index from before origins were recorded): metadata only."""
-        self.vectors.set_origin(art.id, art.origin)
+        self.vectors.set_origin(self._chunk_ids([art.id], manifest), art.origin)
         self.records.update(art.id, path=art.path, origin=art.origin)
         manifest[art.id] = {**manifest[art.id], "path": art.path, "origin": art.origin}
 
@@ -565,22 +405,8 @@ class Index:
             for c in chunks:
                 cids.append(c.id)
                 docs.append(c.text)
-                metas.append(
-                    {
-                        "article_id": art.id,
-                        "n": c.n,
-                        "start": c.start,
-                        "end": c.end,
-                        "title": art.title,
-                        "url": art.url,
-                        "source": art.source,
-                        "published": art.published_int,
-                        "origin": art.origin,
-                    }
-                )
-                lexical.append(
-                    LexicalDoc(c.id, art.id, embed_text(art.title, c.text), art.published_int, art.source)
-                )
+                metas.append(chunk_meta(art, c))
+            lexical += lexical_docs(art, chunks)
         self.vectors.upsert(cids, vectors, docs, metas)
         self.lexical.add(lexical)
         self._reached("chunks_stored")
@@ -643,7 +469,9 @@ class Index:
         run.report.failed.append(Failure(art.origin or art.id, reason))
 
     def _article_stored(self, art: Article, run: _Run) -> None:
-        if art.id in run.existed:
+        if art.id in run.repairs:
+            run.report.repaired += 1
+        elif art.id in run.existed:
             run.report.updated += 1
         else:
             run.report.added += 1
@@ -651,19 +479,5 @@ class Index:
             self.records.delete_failures([art.id])
             run.failures.pop(art.id, None)
 
-    def _fingerprint(self, a: Article) -> str:
-        # the chunker settings are part of it: changing them re-embeds every article
-        return f"{a.fingerprint}:{self._chunker_tag()}"
-
     def _article_meta(self, a: Article, n_chunks: int) -> dict[str, Any]:
-        return {
-            "fingerprint": self._fingerprint(a),
-            "title": a.title,
-            "url": a.url,
-            "source": a.source,
-            "published_date": a.published,
-            "published": a.published_int,
-            "path": a.path,
-            "origin": a.origin,
-            "n_chunks": n_chunks,
-        }
+        return article_meta(a, n_chunks, self.settings.chunks)

@@ -88,6 +88,7 @@ class VectorStore:
     def __init__(self, client: Any, name: str, metadata: dict[str, str]) -> None:
         self.client = client
         self.name = name
+        self.opened_with = metadata
         self.collection = client.get_or_create_collection(
             name, configuration={"hnsw": {"space": "cosine"}}, metadata=metadata, embedding_function=None
         )
@@ -207,11 +208,15 @@ class VectorStore:
         for part in self.slices(len(ids)):
             self.collection.delete(ids=ids[part])
 
-    def set_origin(self, article_id: str, origin: str) -> None:
-        got = self.get_all(["metadatas"], where={"article_id": article_id})
-        for part in self.slices(len(got["ids"])):
-            metas = [{**m, "origin": origin} for m in got["metadatas"][part]]
-            self.collection.update(ids=got["ids"][part], metadatas=metas)
+    def set_origin(self, chunk_ids: Sequence[str], origin: str) -> None:
+        """The file these chunks came from (by id: a `where` on the article would read the whole
+        collection's metadata for each article of a moved folder)."""
+        ids = list(chunk_ids)
+        for part in self.slices(len(ids)):
+            got = self.collection.get(ids=ids[part], include=["metadatas"])
+            if got["ids"]:
+                metas = [{**(m or {}), "origin": origin} for m in got["metadatas"]]
+                self.collection.update(ids=got["ids"], metadatas=metas)
 
     def probe(self) -> None:
         self.client.heartbeat()

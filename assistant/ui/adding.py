@@ -125,6 +125,11 @@ class AddArticlesPanel:
             f"{report.removed} removed, {len(report.failed)} failed ({plural(report.chunks_embedded, 'chunk')} "
             f"embedded in {report.seconds:.1f} s)."
         )
+        if report.repaired or report.relinked:
+            line += (
+                f" Repaired: {plural(report.repaired, 'article')} rebuilt from their records, "
+                f"{report.relinked} re-linked to the vectors they had."
+            )
         if report.failed:
             line += " Failed: " + "; ".join(f"{f.path}: {f.error}" for f in report.failed[:10])
             if len(report.failed) > 10:

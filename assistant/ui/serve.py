@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -48,6 +49,13 @@ def main(argv: list[str] | None = None) -> None:
     serve(settings)
 
 
+def startup_sync(app: ChatApp) -> None:
+    """The start-up sync (and repair); never raises: a failed one is shown, and the page serves the index."""
+    t0 = time.perf_counter()
+    line = app.adding.sync_all()
+    print(f"{line} ({time.perf_counter() - t0:.1f} s to sync)", file=sys.stderr)
+
+
 def serve(settings: Settings) -> None:
     from assistant.providers import ConfigError, MissingExtra
     from assistant.store import IndexError_
@@ -71,11 +79,12 @@ def serve(settings: Settings) -> None:
     background = Background(updater)
     app = ChatApp(assistant, updater, background)
     assistant.index.embedder.embed_query("warm up")  # load the embedding model before the first question
-    t0 = time.perf_counter()
-    line = (
-        app.adding.sync_all()
-    )  # never raises: a failed start-up sync is shown, and the page serves the index
-    print(f"{line} ({time.perf_counter() - t0:.1f} s to sync)", file=sys.stderr)
+    for problem in assistant.index.problems():
+        print(f"found: {problem}", file=sys.stderr)
+    if assistant.index.opened.sound:
+        startup_sync(app)
+    else:  # a repair may take long (re-embedding): the page serves what is sound meanwhile
+        threading.Thread(target=startup_sync, args=(app,), name="startup-repair", daemon=True).start()
     print(f"answerer: {assistant.backend_label}", file=sys.stderr)
     background.start()  # the folder watcher and the feed poller (which polls at once, then every interval)
     try:

@@ -65,10 +65,13 @@ class IndexStatus:
     def line(self) -> str:
         try:
             text = status_markdown(self.assistant.index.stats(), self.answers)
+            notes = self.assistant.index.problems()
         except Exception as e:  # noqa: BLE001 - a store that is down is shown, not raised
             log.warning("index status unavailable: %s", e)
             return f"⚠ The index is not answering right now ({inert(type(e).__name__)}); questions fail until it is back."
-        return f"{inert(text)}  \n⚠ {inert(self.problem)}" if self.problem else inert(text)
+        if self.problem:
+            notes.append(self.problem)
+        return inert(text) + "".join(f"  \n⚠ {inert(n)}" for n in notes)
 
 
 def answers_in_words(assistant: Assistant, model_on_request: bool) -> str:

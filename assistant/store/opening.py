@@ -1,0 +1,227 @@
+"""Opening the three stores of an index (article records, vectors, lexical index), each checked as it
+is opened. A store that cannot be opened, or fails its own check, is moved aside (named, never deleted)
+and started afresh; what it held is rebuilt by the next sync from the stores that are sound (records →
+vectors and lexical entries; vectors → records, when the corpus folders still hold the same articles).
+Every such finding is kept, for the status line and `assistant check`."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.chunking import chunk_ids
+from assistant.damage import Finding, move_aside, reason
+from assistant.locks import writer_lock
+from assistant.settings import Settings, StoreMode
+from assistant.store.lexical import LEXICAL_VERSION, LexicalStore
+from assistant.store.records import RecordStore
+from assistant.store.types import EmbeddingMismatch, chunker_tag
+from assistant.store.vectors import VectorStore
+
+log = logging.getLogger(__name__)
+
+ClientFactory = Callable[[Settings], Any]
+# Stored vectors searched for themselves when the vectors are opened (`assistant check`: more).
+PROBES_AT_OPEN = 3
+
+
+def _fatal(e: BaseException) -> bool:
+    return isinstance(e, (KeyboardInterrupt, SystemExit, MemoryError))
+
+
+@dataclass
+class Stores:
+    """The three stores of one index, opened and checked."""
+
+    settings: Settings
+    records: RecordStore
+    lexical: LexicalStore
+    vectors: VectorStore
+    client: Any
+    lock_path: Path
+    found: list[Finding] = field(default_factory=list)  # what opening them found and did
+
+    @property
+    def name(self) -> str:
+        return self.settings.store.collection
+
+    def where(self) -> str:
+        s = self.settings.store
+        if s.mode == StoreMode.SERVER:
+            return f"the Chroma server at {s.host}:{s.port} (collection {self.name!r})"
+        return str(Path(self.settings.index_dir).resolve())
+
+
+def open_stores(
+    settings: Settings, embedding_model: str, client: Any = None, make_client: ClientFactory | None = None
+) -> Stores:
+    """Opens (and heals) the stores. ``client``: a Chroma client already made (tests); else
+    ``make_client(settings)`` makes it, again after the local vectors folder is moved aside."""
+    name = settings.store.collection
+    folder = Path(settings.index_dir)
+    found: list[Finding] = []
+    lock_path = folder / f".writer-{name}.lock"
+    records = RecordStore(folder / f"records-{name}.sqlite3")
+    if records.healed:
+        found.append(records.healed)
+    lexical = _open_lexical(folder / f"lexical-{name}-{LEXICAL_VERSION}", lock_path, found)
+    client, vectors = _open_vectors(settings, embedding_model, client, make_client, records, lock_path, found)
+    for f in found:
+        log.warning("%s", f.line())
+    return Stores(settings, records, lexical, vectors, client, lock_path, found)
+
+
+def _open_lexical(path: Path, lock_path: Path, found: list[Finding]) -> LexicalStore:
+    try:
+        store = LexicalStore(path)
+        store.probe()
+        return store
+    except BaseException as e:  # tantivy's damage panics (PanicException is a BaseException)
+        if _fatal(e):
+            raise
+        problem = f"could not be opened ({reason(e)})"
+    with writer_lock(lock_path):
+        try:  # another process may have healed it meanwhile
+            store = LexicalStore(path)
+            store.probe()
+            return store
+        except BaseException as e:
+            if _fatal(e):
+                raise
+            aside = move_aside(path)
+        found.append(
+            Finding(
+                "lexical index",
+                str(path),
+                problem,
+                f"moved aside to {aside.name}; rebuilt from the articles' records at the next sync",
+            )
+        )
+        return LexicalStore(path)
+
+
+def _metadata(settings: Settings, embedding_model: str) -> dict[str, str]:
+    return {"embedding_model": embedding_model, "chunker": chunker_tag(settings.chunks)}
+
+
+def _open_vectors(
+    settings: Settings,
+    embedding_model: str,
+    client: Any,
+    make_client: ClientFactory | None,
+    records: RecordStore,
+    lock_path: Path,
+    found: list[Finding],
+) -> tuple[Any, VectorStore]:
+    meta = _metadata(settings, embedding_model)
+    local = settings.store.mode == StoreMode.LOCAL and make_client is not None
+    problem = ""
+    try:
+        client = client if client is not None else _make(settings, make_client)
+        vectors = VectorStore(client, settings.store.collection, meta)
+        vectors.count()
+        problem = search_problem(vectors, records, PROBES_AT_OPEN)
+    except BaseException as e:
+        if _fatal(e) or not local:
+            raise
+        problem = f"could not be opened ({reason(e)})"
+    if problem:
+        if not local:  # a server's files are not ours to move: say so, and rebuild its vectors
+            found.append(
+                Finding("vectors", settings.store.collection, problem, "run `assistant index --rebuild`")
+            )
+        else:
+            client, vectors = _move_vectors_aside(settings, meta, make_client, lock_path, problem, found)
+    _check_model(vectors, embedding_model, settings)
+    return client, vectors
+
+
+def _make(settings: Settings, make_client: ClientFactory | None) -> Any:
+    if make_client is None:
+        raise ValueError("no Chroma client")
+    return make_client(settings)
+
+
+def _move_vectors_aside(
+    settings: Settings,
+    meta: dict[str, str],
+    make_client: ClientFactory | None,
+    lock_path: Path,
+    problem: str,
+    found: list[Finding],
+) -> tuple[Any, VectorStore]:
+    path = Path(settings.index_dir) / "chroma"
+    with writer_lock(lock_path):
+        _forget_clients()
+        aside = move_aside(path) if path.exists() else None
+        _forget_clients()
+        client = _make(settings, make_client)
+        vectors = VectorStore(client, settings.store.collection, meta)
+    action = f"moved aside to {aside.name}" if aside else "started empty"
+    found.append(
+        Finding(
+            "vectors",
+            str(path),
+            problem,
+            f"{action}; re-embedded from the articles' records at the next sync",
+        )
+    )
+    return client, vectors
+
+
+def _forget_clients() -> None:
+    """Chroma keeps one system per path in the process: it must not hand back the moved one."""
+    try:
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
+    except Exception:  # noqa: BLE001 - an older or newer chromadb without it
+        pass
+
+
+def search_problem(vectors: VectorStore, records: RecordStore, probes: int) -> str:
+    """ "" when stored vectors are found by a search for themselves, else what is wrong. Chroma serves
+    ids and counts from its SQLite file and searches its HNSW files: a lost or garbled HNSW file
+    answers with too few or wrong neighbours, silently."""
+    n = vectors.count()
+    if n == 0:
+        return ""
+    sample = _sample_ids(records, probes)
+    got = vectors.collection.get(ids=sample, include=["embeddings"]) if sample else None
+    if not got or not len(got["ids"]):
+        got = vectors.collection.get(limit=probes, include=["embeddings"])
+    k = min(10, n)
+    for cid, vector in zip(got["ids"], got["embeddings"]):
+        hits = vectors.nearest([float(x) for x in vector], k)
+        if len(hits) < k:
+            return f"a search returns {len(hits)} of {k} vectors (its search files are missing or damaged)"
+        if cid not in {h for h, _ in hits}:
+            return "a stored vector is not found by a search for itself (its search files are damaged)"
+    return ""
+
+
+def _sample_ids(records: RecordStore, probes: int) -> list[str]:
+    try:
+        rows = records.sample(probes)
+    except Exception:  # noqa: BLE001 - the records' own check reports them
+        return []
+    return [random.choice(chunk_ids(aid, n)) for aid, n in rows if n > 0]
+
+
+def _check_model(vectors: VectorStore, model: str, settings: Settings) -> None:
+    stored = vectors.metadata.get("embedding_model")
+    if stored and stored != model:
+        where = (
+            f"the Chroma server at {settings.store.host}:{settings.store.port}"
+            if settings.store.mode == StoreMode.SERVER
+            else str(Path(settings.index_dir).resolve())
+        )
+        raise EmbeddingMismatch(
+            f"the index in {where} was built with the embedding model {stored!r}, but the "
+            f"settings ask for {model!r}; rebuild it with `assistant index --rebuild` or set "
+            f"ASSISTANT_EMBEDDING__MODEL={stored}"
+        )
