@@ -7,12 +7,14 @@ in a ``main()`` or a test.
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PACKAGED_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 
@@ -163,6 +165,29 @@ class UISettings(BaseModel):
     chat_per_minute: int = 30
     fetch_per_minute: int = 6
     login_per_minute: int = 10
+    # Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client, for the rate
+    # limits: the client is the chain's right-most address that is not one of these. Empty (default):
+    # the client is the TCP peer, whatever headers it sends (a header is the client's own word).
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: Any) -> Any:
+        """A JSON list or addresses separated by commas; each an address or a CIDR range (host bits
+        allowed), named when it is neither."""
+        if isinstance(value, str):
+            value = json.loads(value) if value.lstrip().startswith("[") else value.replace(",", " ").split()
+        if not isinstance(value, list):
+            return value
+        networks = []
+        for entry in value:
+            try:
+                networks.append(ip_network(str(entry).strip(), strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"{str(entry)[:60]!r} is not an IP address or CIDR range (e.g. 127.0.0.1, 10.0.0.0/8)"
+                ) from None
+        return networks
 
 
 class FetchSettings(BaseModel):
@@ -238,14 +263,46 @@ class Settings(BaseSettings):
 def load_settings() -> Settings:
     """Settings from the environment; a bad value becomes one readable line (SettingsError)."""
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError as ParseError
 
     try:
         return Settings()
+    except ParseError as e:  # a list or object setting that is not JSON: "error parsing value for field …"
+        raise SettingsError(f"invalid setting: {_not_json(str(e))}") from None
     except ValidationError as e:
         problems = "; ".join(
             f"ASSISTANT_{'__'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in e.errors()
         )
         raise SettingsError(f"invalid setting: {problems}") from None
+
+
+def _not_json(message: str) -> str:
+    """Which ASSISTANT_* variables hold a list or object setting that is not JSON."""
+    import json
+    import os
+    import typing
+
+    bad = []
+    for name, value in sorted(os.environ.items()):
+        if not name.upper().startswith("ASSISTANT_"):
+            continue
+        model: Any = Settings
+        annotation: Any = None
+        for part in name[len("ASSISTANT_") :].lower().split("__"):
+            field = getattr(model, "model_fields", {}).get(part)
+            if field is None:
+                annotation = None
+                break
+            annotation = field.annotation
+            model = annotation
+        complex_ = typing.get_origin(annotation) in (list, dict, tuple, set) or hasattr(annotation, "model_fields")
+        if complex_:
+            try:
+                json.loads(value)
+            except ValueError:
+                bad.append(name)
+    named = ", ".join(bad) or "an ASSISTANT_* variable"
+    return f"{named}: not valid JSON (give lists as JSON, e.g. [\"a.example\", \"b.example\"]) ({message[:200]})"
 
 
 class SettingsError(ValueError):

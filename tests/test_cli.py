@@ -13,7 +13,17 @@ from assistant.cli import app
 from tests.conftest import REPO, write_corpus
 
 runner = CliRunner()
-REPORT_KEYS = {"added", "updated", "unchanged", "removed", "failed", "chunks_embedded", "seconds"}
+REPORT_KEYS = {
+    "added",
+    "updated",
+    "unchanged",
+    "removed",
+    "failed",
+    "chunks_embedded",
+    "seconds",
+    "repaired",
+    "relinked",
+}
 
 
 def test_every_command_has_help() -> None:
@@ -134,3 +144,12 @@ def test_a_bad_weights_file_is_one_line_naming_it(tmp_path: Path, content: bytes
     line = r.stderr.strip()
     assert "\n" not in line and "Traceback" not in r.output
     assert line.startswith(f"error: cannot read the fitted weights {weights}: ") and reason in line
+
+
+def test_a_list_setting_that_is_not_json_is_one_line_naming_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSISTANT_UI__ALLOWED_HOSTS", "news.example.org")
+    r = runner.invoke(app, ["stats", "--index-dir", str(tmp_path / "idx")])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert "ASSISTANT_UI__ALLOWED_HOSTS: not valid JSON" in r.stderr

@@ -238,6 +238,85 @@ def test_odd_history_shapes_are_read_or_ignored(server, history: list[Any]) -> N
     still_serving(server["url"])
 
 
+def _nested(depth: int) -> Any:
+    value: Any = "deep"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+# A history a script sends, of the wrong shape, and what the answer must say about it.
+JUNK_HISTORIES: dict[str, tuple[Any, str]] = {
+    "numbers": ([1, 2, 3], "history item 1 is not a message: expected {role, content}"),
+    "text": ("x", "the history is not a list of messages"),
+    "one message": ({"role": "user", "content": "hi"}, "the history is not a list of messages"),
+    "no content": ([{"role": 5}], "history item 1 is not a message: expected {role, content}"),
+    "role": ([{"role": 5, "content": "hi"}], "history item 1's role is a number"),
+    "content": ([{"role": "user", "content": 5}], "history item 1's content is a number"),
+    "nested": ([[[{"role": "user", "content": "hi"}]]], "history item 1 is not a message"),
+    "second": ([{"role": "user", "content": "hi"}, None], "history item 2 is not a message"),
+    "part": ([{"role": "user", "content": [{"type": "text"}]}], "history item 1's content part 1"),
+    "part type": ([{"role": "user", "content": [{"type": "x"}]}], "history item 1's content part 1"),
+    "deep": (_nested(600), "history item 1 is not a message"),
+    "deep part": ([{"role": "user", "content": _nested(600)}], "history item 1's content part 1 is a list"),
+    "metadata": ([{"role": "user", "content": "hi", "metadata": "x"}], "history item 1's metadata"),
+    "huge": ([1] * 50_000, "history item 1 is not a message"),
+}
+
+
+def call(url: str, api: str, data: list[Any]) -> tuple[str, Any]:
+    """A Gradio API call over plain HTTP (as a script in any language makes it): the last event's name
+    and data."""
+    with httpx.Client(base_url=url, timeout=120) as http:
+        r = http.post(f"gradio_api/call/{api}", json={"data": data})
+        assert r.status_code == 200, r.text
+        lines = http.get(f"gradio_api/call/{api}/{r.json()['event_id']}").text.splitlines()
+    event = [line for line in lines if line.startswith("event: ")][-1][len("event: ") :]
+    return event, json.loads([line for line in lines if line.startswith("data: ")][-1][len("data: ") :])
+
+
+@pytest.mark.parametrize("name", JUNK_HISTORIES)
+def test_a_history_of_the_wrong_shape_is_named_in_one_line(server, name: str) -> None:  # type: ignore[no-untyped-def]
+    history, expected = JUNK_HISTORIES[name]
+    log = server["root"] / "server.log"
+    seen = log.stat().st_size
+    for api, data in (("chat", [QUESTION, history, [], "", ""]), ("explain", [history, [], "", ""])):
+        event, payload = call(server["url"], api, data)
+        assert event == "error", (api, payload)
+        message = str(payload["error"])
+        assert expected in message and "\n" not in message and len(message) < 300, (api, message)
+    new = log.read_bytes()[seen:].decode(errors="replace")
+    assert "Traceback" not in new and "ValidationError" not in new, new[-2000:]
+
+
+def test_a_history_of_the_wrong_shape_through_gradio_client(server) -> None:  # type: ignore[no-untyped-def]
+    from gradio_client import Client
+
+    client = Client(server["url"], verbose=False)
+    log = server["root"] / "server.log"
+    seen = log.stat().st_size
+    for history, expected in (JUNK_HISTORIES["numbers"], JUNK_HISTORIES["no content"]):
+        with pytest.raises(Exception) as e:  # noqa: PT011 - gradio_client raises its AppError
+            client.predict(QUESTION, history, api_name="/chat")
+        assert expected in str(e.value) and "upstream Gradio app" not in str(e.value)
+    new = log.read_bytes()[seen:].decode(errors="replace")
+    assert "Traceback" not in new, new[-2000:]
+    still_serving(server["url"])
+
+
+def test_both_history_shapes_and_none_are_still_read(server) -> None:  # type: ignore[no-untyped-def]
+    asked = "Who will lead the US delegation to Saudi Arabia?"
+    for content in ("Who leads it?", [{"type": "text", "text": "Who leads it?"}]):
+        history = [{"role": "user", "content": asked}, {"role": "assistant", "content": content}]
+        event, out = call(server["url"], "chat", [QUESTION, history, [], "", ""])
+        assert event == "complete" and "energy infrastructure" in out[2]["answer"], out
+        assert len(out[0]) == 4  # the history kept, the new exchange added
+    event, out = call(server["url"], "chat", [QUESTION, None, [], "", ""])
+    assert event == "complete" and "energy infrastructure" in out[2]["answer"], out
+    event, out = call(server["url"], "explain", [None, [], "", ""])
+    assert event == "complete" and "Ask a question first" in out[3], out
+
+
 def test_chat_fetch_and_login_are_rate_limited_per_client(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()

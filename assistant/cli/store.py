@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Annotated
@@ -24,9 +25,27 @@ def _answers(host: str, port: int) -> bool:
         return False
 
 
+def data_folder_problem(folder: Path) -> str:
+    """Why ``folder`` cannot hold the Chroma server's data ("" when it can), after creating it if needed:
+    checked before the server starts, which would otherwise fail with a traceback or, given "", write
+    its files into the current folder."""
+    if folder.exists() and not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        return f"cannot create the folder {folder} for the Chroma server: {e.strerror or e}"
+    try:
+        with tempfile.TemporaryFile(dir=folder):  # a real write: root passes every permission check
+            pass
+    except OSError as e:
+        return f"cannot write in the folder {folder} for the Chroma server: {e.strerror or e}"
+    return ""
+
+
 def store_server(
     path: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--path", help="Where the server keeps its data (default: <index dir>/chroma-server)."),
     ] = None,
     background: Annotated[
@@ -34,7 +53,13 @@ def store_server(
     ] = False,
 ) -> None:
     """Run the Chroma server at ASSISTANT_STORE__HOST:ASSISTANT_STORE__PORT (nothing to do if one answers)."""
+    if path is not None and not path.strip():
+        fail("--path is empty: give the folder where the Chroma server keeps its data")
     settings = make_settings()
+    data = Path(path) if path is not None else Path(settings.index_dir) / "chroma-server"
+    problem = data_folder_problem(data)
+    if problem:
+        fail(problem)
     host, port = settings.store.host, settings.store.port
     if _answers(host, port):
         err(f"a Chroma server already answers at {host}:{port}")
@@ -42,8 +67,6 @@ def store_server(
     exe = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
     if not exe:
         fail("the `chroma` command (from the chromadb package) is not installed")
-    data = path or Path(settings.index_dir) / "chroma-server"
-    data.mkdir(parents=True, exist_ok=True)
     cmd = [exe, "run", "--path", str(data), "--host", host, "--port", str(port)]
     if not background:
         raise typer.Exit(subprocess.call(cmd))

@@ -21,7 +21,7 @@ from assistant.answer.types import Answer
 from assistant.ask.retrieve import Filters
 from assistant.settings import Backend
 from assistant.ui.guard import RateLimiter
-from assistant.ui.history import history_turns, lenient_messages, plain_text
+from assistant.ui.history import checked_messages, history_turns, plain_text
 from assistant.ui.inputs import answer_filters
 from assistant.ui.render import (
     draft_html,
@@ -273,7 +273,8 @@ class ChatPanel:
             render_markdown=True,
             latex_delimiters=[],  # "$$…$$" in a question or an article is text
         )
-        chatbot.data_model = lenient_messages()  # type: ignore[assignment]  # /chat takes string content too
+        # /chat and /explain take string content too, and name what is wrong with a history they cannot read
+        chatbot.data_model = checked_messages()  # type: ignore[assignment]
         with gr.Row(elem_id="question-row"):
             box = gr.Textbox(
                 placeholder="Ask a question about the articles…",

@@ -1,11 +1,13 @@
-"""Serving safely: the Host header check (DNS rebinding), a cap on request bodies, per-client rate
-limits (chat, fetch, login) and the rule for binding to a non-loopback address. Pure ASGI and plain
-Python: the page (ui.py) wires them in; nothing here knows about Gradio's components."""
+"""Serving safely: who the client is (forwarded headers only from a trusted proxy), the Host header check
+(DNS rebinding), a cap on request bodies, per-client rate limits (chat, fetch, login) and the rule for
+binding to a non-loopback address. Pure ASGI and plain Python: the page (ui.py) wires them in; nothing
+here knows about Gradio's components."""
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import threading
 import time
 from collections import deque
@@ -84,6 +86,90 @@ class HostPolicy:
     def allows(self, header: str) -> bool:
         host = host_of(header)
         return host in self.names or (self.any_ip and _is_ip(host))
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+MAX_CLIENT_CHARS = 100  # a hop that is no address is kept as written, this long at most
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address of one hop ("203.0.113.9", "203.0.113.9:5555", "[2001:db8::1]:443"; an IPv4 address
+    seen on a dual-stack socket as ::ffff:a.b.c.d is that IPv4 address), or None."""
+    text = text.strip()
+    if text.startswith("["):
+        text = text[1 : text.find("]")] if "]" in text else text
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+class TrustedProxies:
+    """The peers allowed to say who the client is (``ui.trusted_proxies``: addresses and CIDR ranges).
+
+    Only X-Forwarded-For is read, and only from a trusted peer: each proxy appends the address it saw, so
+    the client is the right-most address of the chain that is not a trusted proxy; everything left of
+    it was written by the client. X-Real-IP and Forwarded are never read: a proxy that does not set them
+    passes a client's own values through. With no trusted proxy (the default) the client is the peer."""
+
+    def __init__(self, entries: Iterable[str | Network] = ()) -> None:
+        self.networks: tuple[Network, ...] = tuple(ipaddress.ip_network(e, strict=False) for e in entries)
+
+    def trusts(self, host: str) -> bool:
+        address = _address(host)
+        return address is not None and any(address in n for n in self.networks)
+
+    def client(self, peer: str, forwarded_for: str) -> str:
+        """The client's address, from the TCP peer and its X-Forwarded-For header ("" when none)."""
+        if not self.trusts(peer):
+            return peer
+        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+        # every hop a trusted proxy: the first one asked; no hop: the proxy asked itself
+        client = next((h for h in reversed(hops) if not self.trusts(h)), hops[0] if hops else peer)
+        address = _address(client)
+        return str(address) if address else client[:MAX_CLIENT_CHARS]
+
+
+class ClientAddressMiddleware:
+    """ASGI middleware in front of everything else: sets the scope's client to the address the rate
+    limits key on (``TrustedProxies.client``), so the login limit (GuardMiddleware) and gr.Request.client
+    (chat, fetch) see the same one; from a trusted proxy it also takes X-Forwarded-Proto."""
+
+    def __init__(self, app: ASGIApp, proxies: TrustedProxies) -> None:
+        self.app, self.proxies = app, proxies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        peer, port = scope.get("client") or ("", 0)
+        if not self.proxies.trusts(str(peer)):
+            await self.app(scope, receive, send)
+            return
+        forwarded = [
+            v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"x-forwarded-for"
+        ]
+        client = self.proxies.client(str(peer), ", ".join(forwarded))
+        scope = {**scope, "client": (client, port if client == peer else 0)}
+        proto = next((v for k, v in scope.get("headers", []) if k.lower() == b"x-forwarded-proto"), b"")
+        scheme = proto.decode("latin-1").strip()
+        if scheme in ("http", "https"):
+            scope["scheme"] = scheme.replace("http", "ws") if scope["type"] == "websocket" else scheme
+        await self.app(scope, receive, send)
+
+
+def keep_the_peer_address() -> None:
+    """Stops uvicorn from choosing the client address: Gradio starts it without proxy settings, so it
+    takes the client from X-Forwarded-For whenever the peer is in $FORWARDED_ALLOW_IPS, 127.0.0.1 and ::1
+    by default: anyone on this machine (or a proxy on it passing the header through) could then rotate
+    the header for unlimited password tries. An empty list trusts no peer; ClientAddressMiddleware
+    applies ``ui.trusted_proxies`` instead. Call it before the server starts."""
+    os.environ["FORWARDED_ALLOW_IPS"] = ""
 
 
 class BodyTooLarge(Exception):

@@ -213,7 +213,14 @@ class ChatApp:
         import gradio as gr
         from starlette.middleware import Middleware
 
-        from assistant.ui.guard import GuardMiddleware, HostPolicy, RateLimiter
+        from assistant.ui.guard import (
+            ClientAddressMiddleware,
+            GuardMiddleware,
+            HostPolicy,
+            RateLimiter,
+            TrustedProxies,
+            keep_the_peer_address,
+        )
 
         ui = self.ctx.settings.ui
         demo = demo or self.build()
@@ -224,7 +231,12 @@ class ChatApp:
             max_body=ui.max_request_bytes,
             login_limiter=RateLimiter(ui.login_per_minute),
         )
-        kwargs.setdefault("app_kwargs", {}).setdefault("middleware", []).append(guard)
+        # The client's address for the rate limits, decided first: the TCP peer, or behind a proxy listed
+        # in ui.trusted_proxies the right-most untrusted X-Forwarded-For hop (uvicorn's own reading of
+        # that header, which trusts 127.0.0.1 by default, is switched off).
+        keep_the_peer_address()
+        client = Middleware(ClientAddressMiddleware, proxies=TrustedProxies(ui.trusted_proxies))  # type: ignore[arg-type]
+        kwargs.setdefault("app_kwargs", {}).setdefault("middleware", []).extend([client, guard])
         return demo.queue(default_concurrency_limit=4, max_size=ui.queue_size).launch(
             server_name=ui.host,
             server_port=ui.port,
