@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,7 +20,7 @@ from assistant.corpus.feeds.urls import canonical_url
 from assistant.corpus.fetch import UNREACHABLE, FetchError
 from assistant.service import Assistant
 from assistant.settings import FeedsSettings, FetchSettings, Settings
-from assistant.updates import Updater
+from assistant.updates import FeedsSync, Updater
 from tests.feedsite import Entry, FeedSite, atom, rss1, rss2
 
 ALLOW = ["127.0.0.0/8"]
@@ -585,17 +587,28 @@ def test_a_feed_is_found_by_the_address_as_typed_and_an_ambiguous_name_says_so(
         registry.feed("Test feed")  # both feeds took their own (identical) title
 
 
-def test_cli_a_damaged_feed_list_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from assistant.cli import app
+def test_cli_a_damaged_feed_list_is_one_line_moved_aside_and_the_command_works(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
 
     (tmp_path / "index").mkdir()
     (tmp_path / "index" / "feeds.sqlite3").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
-    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
-    for args in (["feeds", "list"], ["feeds", "add", "http://127.0.0.1:9/feed"], ["feeds", "remove", "x"]):
-        result = CliRunner().invoke(app, args)
-        assert result.exit_code == 2, result.output
-        assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1
-        assert "feed list" in result.stderr
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(tmp_path / "index")}
+
+    def feeds_list() -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "assistant.cli", "feeds", "list"]
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+
+    result = feeds_list()
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "No feeds followed" in result.stdout
+    lines = [x for x in result.stderr.splitlines() if "feeds.sqlite3" in x]
+    assert len(lines) == 1 and "feed registry (feeds.sqlite3): could not be opened" in lines[0], result.stderr
+    assert "moved aside to feeds.sqlite3.damaged-" in lines[0]
+    assert len(list((tmp_path / "index").glob("feeds.sqlite3.damaged-*"))) == 1  # kept, never deleted
+    again = feeds_list()
+    assert again.returncode == 0 and "could not be opened" not in again.stderr
 
 
 def test_cli_watch_a_folder_that_cannot_be_made_is_one_line(
@@ -633,3 +646,94 @@ def test_removing_a_feed_with_purge_removes_only_the_articles_no_other_feed_gave
     report = updater.sync()
     assert report.removed == 1 and len(updater.assistant.index.manifest()) == 1
     assert [f.url for f in updater.feeds()] == [site.url("/b.xml")]
+
+
+# ---- removing a feed while it is polled -----------------------------------------------------------------
+
+
+class GatedSite(FeedSite):
+    """A FeedSite whose `gated` paths answer only once `gate` is set: a poll is held, deterministically,
+    between reading its feed and writing the articles (`asked` says a gated page was asked for)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gated: set[str] = set()
+        self.asked = threading.Event()
+        self.gate = threading.Event()
+
+    def _serve(self, h: http.server.BaseHTTPRequestHandler) -> None:
+        if h.path in self.gated:
+            self.asked.set()
+            self.gate.wait(60)
+        super()._serve(h)
+
+
+@pytest.fixture
+def gated() -> Iterator[GatedSite]:
+    with GatedSite() as s:
+        s.set_page("/owls", "Owls return to the old mill", OWLS)
+        s.set_page("/bridge", "Kelby bridge to close", BRIDGE)
+        s.set_page("/ferry", "Electric ferry for Vey", FERRY)
+        yield s
+        s.gate.set()
+
+
+def test_remove_purge_while_a_sync_polls_the_feed_leaves_none_of_its_articles(
+    tmp_path: Path, gated: GatedSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`feeds remove --purge` (its own poller, as in another process) while `feeds sync` waits for the
+    feed's article pages: once the remove has answered, the running sync writes and indexes nothing of
+    that feed, and the purge holds."""
+    from assistant.cli import app
+
+    settings = make_settings(tmp_path)
+    settings.fetch.timeout_s = 60.0  # the held pages are not cut off while the remove runs
+    updater = Updater(Assistant.from_settings(settings, with_llm=False))
+    entries = [Entry("Owls return", "/owls", day(18)), Entry("Bridge", "/bridge", day(19))]
+    gated.set_feed("/feed.xml", [*entries, Entry("Ferry", "/ferry", day(14))])
+    follow(updater, gated.url("/feed.xml"))
+    assert updater.sync_feeds().poll.feeds[0].new == 3 and len(feed_files(updater)) == 3
+    # every entry updated: the next poll fetches all three pages again, and is held at the first one
+    gated.set_feed("/feed.xml", [Entry(e.title, e.link, e.published, updated=day(21)) for e in entries])
+    gated.gated = {"/owls", "/bridge", "/ferry"}
+    done: list[object] = []
+    sync = threading.Thread(target=lambda: done.append(updater.sync_feeds()))
+    sync.start()
+    try:
+        assert gated.asked.wait(30)
+        for key, value in {
+            "ASSISTANT_INDEX_DIR": str(tmp_path / "index"),
+            "ASSISTANT_CORPUS_DIRS": json.dumps([str(tmp_path / "corpus")]),
+            "ASSISTANT_UPLOAD_DIR": str(tmp_path / "uploads"),
+            "ASSISTANT_FETCH__ALLOW": json.dumps(ALLOW),
+        }.items():
+            monkeypatch.setenv(key, value)
+        removed = CliRunner().invoke(app, ["feeds", "remove", "--purge", gated.url("/feed.xml")])
+        assert removed.exit_code == 0, removed.output
+        assert "Removed 3 of its articles" in removed.output and "removed 3" in removed.output
+    finally:
+        gated.gate.set()
+        sync.join(60)
+    [result] = done
+    assert isinstance(result, FeedsSync)
+    assert feed_files(updater) == [] and updater.poller.registry.articles() == []
+    assert updater.feeds() == [] and updater.assistant.index.manifest().keys().isdisjoint(
+        gated.url(p) for p in ("/owls", "/bridge", "/ferry")
+    )
+    [polled] = result.poll.feeds
+    assert polled.removed and polled.new + polled.updated == 0 and result.index is None
+    assert polled.line() == "stopped following it during this poll: nothing more was written for it"
+
+
+def test_a_poll_of_a_feed_removed_before_it_started_reads_nothing(updater: Updater, site: FeedSite) -> None:
+    """`feeds sync NAME` looked the feed up, then waited for another poll; meanwhile it was removed."""
+    site.set_feed("/feed.xml", [Entry("Owls return", "/owls", day(18))])
+    follow(updater, site.url("/feed.xml"))
+    feed = updater.poller.registry.feed(site.url("/feed.xml"))
+    assert feed is not None
+    updater.poller.remove(feed)
+    hits = site.hits("/feed.xml")
+    result = updater.sync_feeds(only=[feed])
+    assert site.hits("/feed.xml") == hits and feed_files(updater) == []
+    assert updater.poller.registry.item(feed.url, site.url("/owls")) is None
+    assert result.poll.feeds[0].removed and result.index is None

@@ -1,11 +1,14 @@
 """The page's "What's new" part against the real app in a subprocess: following a feed served by a real
 HTTP server on 127.0.0.1 (tests/feedsite.py), the latest articles, answer filters through gradio_client,
-and the whole path in Debian's Chromium: add a feed, see its articles listed, ask about one, see it cited."""
+and the whole path in Debian's Chromium: add a feed, see its articles listed, ask about one, see it cited.
+Races between the panel's feed actions are driven in-process, through the panel's action functions."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +17,7 @@ from assistant.ui.history import plain_text
 from tests.conftest import write_corpus
 from tests.feedsite import Entry, FeedSite
 from tests.serverutil import ARTIFACTS, browser_page, feed_app_env, free_port, start_app, stop_app
+from tests.test_feeds import GatedSite
 
 HARBOUR = [
     "The Port of Lindmoor opened its new harbour crane on Thursday, lifting the first container just after seven.",
@@ -211,3 +215,46 @@ def run_feed_flow(page: Any, app: dict[str, Any], site: FeedSite) -> None:
     assert page.input_value("#feed-pick input") == ""  # the removed feed is no longer picked
     assert dialogs == []
     page.screenshot(path=str(ARTIFACTS / "feeds-removed.png"), full_page=True)
+
+
+def test_removing_a_feed_while_its_add_polls_it_says_so_and_does_not_follow_it(tmp_path: Path) -> None:
+    """“Follow this feed”, then “Stop following” while the add still waits for the feed's article page:
+    the add's line says the feed was removed, and nothing more of it is written or followed."""
+    from assistant.service import Assistant
+    from assistant.settings import FeedsSettings, FetchSettings, Settings
+    from assistant.ui.page import ChatApp
+
+    (tmp_path / "corpus").mkdir()
+    settings = Settings(
+        index_dir=tmp_path / "index",
+        corpus_dirs=[tmp_path / "corpus"],
+        upload_dir=tmp_path / "uploads",
+        fetch=FetchSettings(allow=["127.0.0.0/8"], timeout_s=30.0),
+        feeds=FeedsSettings(host_delay_s=0),
+        watch=False,
+    )
+    settings.llm.backend = "extractive"
+    app = ChatApp(Assistant.from_settings(settings, with_llm=False))
+    with GatedSite() as site:
+        site.set_page("/harbour", "Lindmoor opens its new harbour crane", HARBOUR)
+        site.set_feed("/news.xml", [Entry("Harbour crane", "/harbour", day(18))], title="Lindmoor Post")
+        site.gated = {"/harbour"}
+        added: list[str] = []
+        adding = threading.Thread(
+            target=lambda: added.append(app.whats_new.add_feed(site.url("/news.xml"), "", client=""))
+        )
+        adding.start()
+        try:
+            assert site.asked.wait(30)  # followed, and its poll waits for the article page
+            removed = app.whats_new.remove_feed(site.url("/news.xml"))
+            assert removed.startswith("Stopped following “Lindmoor Post”"), removed
+        finally:
+            site.gate.set()
+            adding.join(60)
+    [line] = added
+    assert not line.startswith("Now following"), line
+    assert line.startswith("“Lindmoor Post” was removed while it was being added: it is not followed"), line
+    assert "\n" not in line
+    assert app.ctx.updater.feeds() == [] and app.view(1)["feed_choices"] == []
+    assert list((tmp_path / "uploads").rglob("*.md")) == []
+    assert "Lindmoor opens its new harbour crane" not in app.view(1)["latest"]

@@ -472,6 +472,124 @@ def test_refused_unknown_and_closed_give_one_identical_text(
     assert set(texts.values()) == {f"Could not fetch <url>: {UNREACHABLE}"}, texts
 
 
+# ---- the allow list: an entry with a port opens that port only -------------------------------------
+
+
+def other_port_reason(host: str, port: int) -> str:
+    return f"ASSISTANT_FETCH__ALLOW allows {host} on other ports only, not on port {port}"
+
+
+@pytest.mark.parametrize(
+    ("entry", "host"),
+    [
+        ("127.0.0.1:{port}", "127.0.0.1"),
+        ("localhost:{port}", "localhost"),
+        ("LocalHost.:{port}", "localhost"),
+        ("127.0.0.0/8:{port}", "127.0.0.1"),
+    ],
+)
+def test_an_allow_entry_with_a_port_opens_that_port_only(
+    site: Site, secret: Site, entry: str, host: str, connections: list[tuple[str, int]]
+) -> None:
+    settings = cfg([entry.format(port=site.port)])
+    assert fetch(f"http://{host}:{site.port}/page", settings).content == PAGE
+    before = len(connections)
+    url = f"http://{host}:{secret.port}/secret"  # the same host, another port: a server answers there
+    assert refusal(url, settings) == f"Could not fetch {url}: {other_port_reason(host, secret.port)}"
+    assert connections[before:] == [] and secret.requests == []
+    # control: the same URL with its own port allowed too
+    assert fetch(url, cfg([entry.format(port=site.port), entry.format(port=secret.port)])).content == SECRET
+    secret.requests.clear()
+
+
+def test_an_ipv6_allow_entry_with_a_port_opens_that_port_only(
+    site6: Site, connections: list[tuple[str, int]]
+) -> None:
+    settings = cfg([f"[::1]:{site6.port}"])
+    assert fetch(f"http://[::1]:{site6.port}/page", settings).content == PAGE
+    other = free_port()
+    url = f"http://[::1]:{other}/page"
+    assert refusal(url, settings) == f"Could not fetch {url}: {other_port_reason('[::1]', other)}"
+    assert [c for c in connections if c[1] == other] == []
+    assert fetch(f"http://[::1]:{site6.port}/page", cfg([f"[::/0]:{site6.port}"])).content == PAGE
+
+
+@pytest.mark.parametrize("entry", ["127.0.0.1", "localhost", "127.0.0.0/8", "LOCALHOST."])
+def test_an_allow_entry_without_a_port_opens_every_port_of_the_host(
+    site: Site, secret: Site, entry: str
+) -> None:
+    """As the README says: an entry without a port opens the host (or range) on any port."""
+    host = "localhost" if entry.lower().startswith("localhost") else "127.0.0.1"
+    assert fetch(f"http://{host}:{site.port}/page", cfg([entry])).content == PAGE
+    assert fetch(f"http://{host}:{secret.port}/secret", cfg([entry])).content == SECRET
+    secret.requests.clear()
+
+
+@pytest.mark.parametrize("entry", ["::1", "[::1]", "::1/128", "[::1/128]"])
+def test_an_ipv6_allow_entry_without_a_port_opens_every_port(site6: Site, entry: str) -> None:
+    assert fetch(f"http://[::1]:{site6.port}/page", cfg([entry])).content == PAGE
+
+
+def test_an_allow_entry_with_a_port_does_not_close_public_addresses(
+    monkeypatch: pytest.MonkeyPatch, no_network: list[tuple[str, int]]
+) -> None:
+    """A port on an entry narrows what the entry opens; a public host stays reachable on every port."""
+    FakeDNS(monkeypatch, {"public.example": [["93.184.216.34"]]})
+    refusal("http://public.example:8080/", cfg(["public.example:443"]))
+    assert no_network == [("93.184.216.34", 8080)]
+
+
+@pytest.mark.parametrize(
+    ("entry", "why"),
+    [
+        ("127.0.0.1:99999", "the port must be a number from 1 to 65535"),
+        ("127.0.0.1:0", "the port must be a number from 1 to 65535"),
+        ("localhost:", "the port must be a number from 1 to 65535"),
+        ("localhost:http", "the port must be a number from 1 to 65535"),
+        ("[::1]:-1", "the port must be a number from 1 to 65535"),
+        ("[::1]80", "after ']' only ':' and a port may follow"),
+        ("[::1", "'[' without its ']'"),
+        ("[127.0.0.1]:80", "brackets hold an IPv6 address or range only"),
+        ("[intranet.example]", "brackets hold an IPv6 address or range only"),
+        ("10.0.0.0/33", "not a valid IP range"),
+        ("10.0.0.0/8/8", "not a valid IP range"),
+        ("300.1.2.3", "not a valid IPv4 address"),
+        ("http://intranet.example", "a host (with a port or not), not a URL"),
+        ("intranet.example:8080:1", "not a host name, an IP address or an IP range"),
+        ("intranet.example/path", "not a valid IP range"),
+        ("intra net.example", "not a host name, an IP address or an IP range"),
+        ("*.example", "not a host name, an IP address or an IP range"),
+        ("a:b:c", "not a host name, an IP address or an IP range"),
+        ("", "an empty entry"),
+        ("   ", "an empty entry"),
+    ],
+)
+def test_a_malformed_allow_entry_is_one_line_naming_it(
+    site: Site, entry: str, why: str, connections: list[tuple[str, int]]
+) -> None:
+    """Never silently ignored: the fetch is refused, before any connection, with the entry and the reason,
+    even when another entry would allow the URL."""
+    url = f"http://127.0.0.1:{site.port}/page"
+    msg = refusal(url, cfg(["127.0.0.0/8", entry]))
+    assert msg == f"Could not fetch {url}: ASSISTANT_FETCH__ALLOW has a bad entry {entry!r}: {why}"
+    assert connections == []
+
+
+def test_a_malformed_allow_entry_from_the_environment_is_one_line_in_the_cli(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("ASSISTANT_FETCH__ALLOW", '["127.0.0.1:31001x"]')
+    result = CliRunner().invoke(app, ["feeds", "add", f"http://127.0.0.1:{site.port}/page"])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and len(result.stderr.strip().splitlines()) == 1
+    assert "ASSISTANT_FETCH__ALLOW has a bad entry '127.0.0.1:31001x'" in result.stderr
+
+
 # ---- redirects are checked hop by hop ----------------------------------------------------------------
 
 
@@ -484,6 +602,23 @@ def test_a_redirect_to_a_refused_address_is_refused_at_the_hop(site: Site, secre
     got = fetch(f"http://localhost:{site.port}/to-secret", cfg(["localhost", "127.0.0.1/32"]))
     assert got == Fetched(f"http://127.0.0.1:{secret.port}/secret", SECRET, "text/html", "utf-8")
     assert secret.requests == ["/secret"]
+    secret.requests.clear()
+
+
+def test_a_redirect_to_another_port_of_a_host_allowed_on_one_port_is_refused(
+    site: Site, secret: Site
+) -> None:
+    secret.requests.clear()
+    settings = cfg([f"127.0.0.1:{site.port}"])
+    msg = refusal(f"http://127.0.0.1:{site.port}/to-secret", settings)
+    target = f"http://127.0.0.1:{secret.port}/secret"
+    assert msg == f"Could not fetch {target}: {other_port_reason('127.0.0.1', secret.port)}"
+    assert site.requests[-1] == "/to-secret" and secret.requests == []
+    # control: with the secret's port allowed too, the same redirect does reach it; and an entry without
+    # a port opens both
+    got = fetch(f"http://127.0.0.1:{site.port}/to-secret", cfg([f"127.0.0.1:{site.port}", target[7:-7]]))
+    assert got.url == target and got.content == SECRET
+    assert fetch(f"http://127.0.0.1:{site.port}/to-secret", cfg(["127.0.0.1"])).content == SECRET
     secret.requests.clear()
 
 

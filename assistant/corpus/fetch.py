@@ -6,7 +6,8 @@ What it guards against, hop by hop (redirects are followed here, never by a libr
 - the host is resolved once (``socket.getaddrinfo``) and refused when ANY of its addresses is not public
   (loopback, private, link-local, multicast, reserved, unspecified, shared, cloud metadata; IPv4 forms
   such as ``2130706433`` or ``0x7f.0.0.1`` and IPv4 inside IPv6 such as ``::ffff:127.0.0.1`` are judged by
-  the address they really are), unless ``FetchSettings.allow`` names the host or holds the address;
+  the address they really are), unless ``FetchSettings.allow`` names the host or holds the address
+  (an entry with a port opens that port only; one without opens every port; see `_Allow`);
 - the connection goes to the address that was checked (no second lookup: DNS rebinding), with the
   host name in the ``Host`` header and, for https, in SNI and the certificate check;
 - one deadline (``timeout_s``) for the whole fetch, redirects included, enforced by a watchdog that shuts
@@ -17,7 +18,8 @@ What it guards against, hop by hop (redirects are followed here, never by a libr
 
 Every refusal is a `FetchError` whose message is one line naming the URL. A refused address, a name that
 does not resolve, a closed port and a refused connection all give the same text (`UNREACHABLE`), so
-messages do not tell which internal ports are open.
+messages do not tell which internal ports are open. Two refusals say more, from the settings alone (before
+any connection): a malformed allow-list entry, and a port of a host the allow list opens on other ports.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ UNREACHABLE = "no public web server answers at this address"
 
 IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
+Port: TypeAlias = int | None  # an allow-list entry's port; None: every port
 
 # Cloud metadata services. All are non-public anyway; they are listed so that allowing a host NAME never
 # opens them (a name's DNS can change): only an allowed address range does.
@@ -57,6 +60,9 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*+=\s*+["']?\s*+([A-Za-z0-9._:-]{1,40})""", re.I)
 _TOKEN = re.compile(r"[A-Za-z0-9._:+/-]{1,80}")
+_ALLOW_SETTING = "ASSISTANT_FETCH__ALLOW"
+_PORT = re.compile(r"[0-9]{1,5}")
+_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 _SHOWN_URL_CHARS = 200
 
 
@@ -124,7 +130,10 @@ def fetch(
     validators of the last answer, sent as a conditional request; an unchanged resource then comes
     back as a `Fetched` with status 304 and no content."""
     deadline = time.monotonic() + settings.timeout_s
-    allow = _Allow.parse(settings.allow)
+    try:
+        allow = _Allow.parse(settings.allow)
+    except ValueError as e:  # a setting's mistake: said, never taken as "allows nothing"
+        raise FetchError(url, str(e)) from None
     conditional: dict[str, str] = {}
     if etag and _printable_header(etag):
         conditional["If-None-Match"] = etag
@@ -190,26 +199,99 @@ class _Target:
 # ---- the address -------------------------------------------------------------------------------------
 
 
+def _fits(entry_port: Port, port: Port) -> bool:
+    """An entry's port against a URL's (None for the URL: on any port)."""
+    return entry_port is None or port is None or entry_port == port
+
+
 @dataclass(frozen=True)
 class _Allow:
-    names: frozenset[str]
-    networks: tuple[IPNetwork, ...]
+    """What `FetchSettings.allow` opens. Each entry is a host name, an IP address or a CIDR range,
+    optionally with a port: ``intranet.example``, ``10.1.0.0/16``, ``::1`` or ``[::1]`` open every port;
+    ``intranet.example:8080``, ``10.1.0.0/16:8080``, ``[::1]:8080`` or ``[fd00::/8]:8080`` open that port
+    only (an IPv6 address or range with a port goes in brackets). A malformed entry is a ValueError naming
+    it, never an entry that silently opens nothing."""
+
+    names: tuple[tuple[str, Port], ...]
+    networks: tuple[tuple[IPNetwork, Port], ...]
 
     @classmethod
     def parse(cls, entries: Collection[str]) -> _Allow:
-        names: set[str] = set()
-        networks: list[IPNetwork] = []
+        names: list[tuple[str, Port]] = []
+        networks: list[tuple[IPNetwork, Port]] = []
         for entry in entries:
-            entry = entry.strip()
             try:
-                networks.append(ipaddress.ip_network(entry, strict=False))
-            except ValueError:
-                if entry:
-                    names.add(entry.lower().rstrip("."))
-        return cls(frozenset(names), tuple(networks))
+                host, port, bracketed = _split_port(entry.strip())
+                opened = _entry_host(host, bracketed)
+            except ValueError as e:
+                raise ValueError(f"{_ALLOW_SETTING} has a bad entry {entry[:100]!r}: {e}") from None
+            if isinstance(opened, str):
+                names.append((opened, port))
+            else:
+                networks.append((opened, port))
+        return cls(tuple(names), tuple(networks))
 
-    def holds(self, addr: IPAddress) -> bool:
-        return any(addr.version == net.version and addr in net for net in self.networks)
+    def names_host(self, host: str, port: Port) -> bool:
+        return any(name == host and _fits(p, port) for name, p in self.names)
+
+    def holds(self, addr: IPAddress, port: Port) -> bool:
+        """The address (or the IPv4 address inside it) is in an allowed range on that port."""
+        inner = _embedded_ipv4(addr) if isinstance(addr, ipaddress.IPv6Address) else None
+        return any(
+            a is not None and a.version == net.version and a in net and _fits(p, port)
+            for a in (addr, inner)
+            for net, p in self.networks
+        )
+
+
+def _split_port(entry: str) -> tuple[str, Port, bool]:
+    """(host part, port or None, whether the host was in brackets)."""
+    if not entry:
+        raise ValueError("an empty entry")
+    if "://" in entry:
+        raise ValueError("a host (with a port or not), not a URL")
+    if entry.startswith("["):
+        close = entry.find("]")
+        if close < 0:
+            raise ValueError("'[' without its ']'")
+        host, rest = entry[1:close], entry[close + 1 :]
+        if rest and not rest.startswith(":"):
+            raise ValueError("after ']' only ':' and a port may follow")
+        return host, _port(rest[1:]) if rest else None, True
+    if entry.count(":") == 1:  # a name or an IPv4 address or range with a port
+        host, port = entry.split(":")
+        return host, _port(port), False
+    return entry, None, False  # no port, or an IPv6 address or range without brackets (no port)
+
+
+def _port(text: str) -> int:
+    if not _PORT.fullmatch(text) or not 1 <= int(text) <= 65535:
+        raise ValueError("the port must be a number from 1 to 65535")
+    return int(text)
+
+
+def _entry_host(host: str, bracketed: bool) -> IPNetwork | str:
+    """The entry's address range, or its host name as `_Target` spells hosts (lower case ASCII, no
+    trailing dot)."""
+    try:
+        network = ipaddress.ip_network(host, strict=False)
+    except ValueError:
+        network = None
+    if bracketed and (network is None or network.version != 6):
+        raise ValueError("brackets hold an IPv6 address or range only")
+    if network is not None:
+        return network
+    if "/" in host:
+        raise ValueError("not a valid IP range")
+    if re.fullmatch(r"[0-9.]+", host):
+        raise ValueError("not a valid IPv4 address")
+    try:
+        name = host.rstrip(".").encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        name = ""
+    if not 0 < len(name) <= 253 or not all(_LABEL.fullmatch(label) for label in name.split(".")):
+        raise ValueError("not a host name, an IP address or an IP range")
+    return name
 
 
 def _embedded_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -242,19 +324,33 @@ def is_public(addr: IPAddress) -> bool:
     )
 
 
-def _allowed(addr: IPAddress, name_allowed: bool, allow: _Allow) -> bool:
+def _metadata(addr: IPAddress) -> bool:
     inner = _embedded_ipv4(addr) if isinstance(addr, ipaddress.IPv6Address) else None
-    if allow.holds(addr) or (inner is not None and allow.holds(inner)):
+    return addr in METADATA_ADDRESSES or inner in METADATA_ADDRESSES
+
+
+def _allowed(addr: IPAddress, target: _Target, allow: _Allow) -> bool:
+    """An allowed range opens any address in it; an allowed name opens its addresses but a metadata one."""
+    if allow.holds(addr, target.port):
         return True
-    if addr in METADATA_ADDRESSES or inner in METADATA_ADDRESSES:
+    if _metadata(addr):
         return False
-    return name_allowed or is_public(addr)
+    return allow.names_host(target.host, target.port) or is_public(addr)
+
+
+def _refusal(addr: IPAddress, target: _Target, allow: _Allow) -> str:
+    """UNREACHABLE, unless the allow list opens this host or address on other ports: then it says so. That
+    tells what the settings open, never which ports answer (no connection was made)."""
+    on_other_port = allow.holds(addr, None) or (allow.names_host(target.host, None) and not _metadata(addr))
+    if not on_other_port:
+        return UNREACHABLE
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    return f"{_ALLOW_SETTING} allows {host} on other ports only, not on port {target.port}"
 
 
 def _checked_addresses(target: _Target, allow: _Allow, deadline: float) -> list[str]:
-    """The host's addresses (IP strings, resolved once), or UNREACHABLE when any of them is refused."""
+    """The host's addresses (IP strings, resolved once); a FetchError when any of them is refused."""
     infos = _resolve(target, deadline)
-    name_allowed = target.host in allow.names
     addresses: list[str] = []
     for info in infos:
         ip = str(info[4][0])
@@ -262,8 +358,8 @@ def _checked_addresses(target: _Target, allow: _Allow, deadline: float) -> list[
             addr = ipaddress.ip_address(ip.split("%", 1)[0])
         except ValueError:
             raise FetchError(target.url, UNREACHABLE) from None
-        if not _allowed(addr, name_allowed, allow):
-            raise FetchError(target.url, UNREACHABLE)
+        if not _allowed(addr, target, allow):
+            raise FetchError(target.url, _refusal(addr, target, allow))
         if ip not in addresses:
             addresses.append(ip)
     if not addresses:

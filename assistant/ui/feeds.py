@@ -1,5 +1,6 @@
 """Following and unfollowing feeds from the page (the "What's new" panel's feed controls): a new feed is
-polled at once and what it brought is synced; an unfollowed feed's articles stay indexed.
+polled at once and what it brought is synced; an unfollowed feed's articles stay indexed. A feed removed
+while its add still polls it is not followed, and the add's line says so.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class FeedActions:
             return f"{head}, but polling it failed ({type(e).__name__}: {' '.join(str(e).split())[:200]})."
         finally:
             self.ctx.articles.changed()
+        if any(f.removed for f in done.poll.feeds) or not self.ctx.updater.poller.registry.follows(feed.url):
+            return self._removed_meanwhile(feed.name, done.index)
         line = f"{head}: " + "; ".join(f.line() for f in done.poll.feeds)
         failed = [x for f in done.poll.feeds for x in f.failed]
         if failed:
@@ -64,14 +67,23 @@ class FeedActions:
             line += ". The index is unchanged."
         return line
 
+    def _removed_meanwhile(self, name: str, index: Any) -> str:
+        """The add's line when the feed was removed (on this page, another one or the CLI) before its
+        poll and sync ended: what the poll wrote before the remove stays, nothing after it was written."""
+        line = f"“{name}” was removed while it was being added: it is not followed."
+        if index is not None:
+            self.ctx.status.sync_ok()
+            line += f" Index: {index.summary()}."
+        return line
+
     def remove_feed(self, url: Any) -> str:
-        """Stops following a feed (its articles stay indexed): one line for the person."""
+        """Stops following a feed (its articles stay indexed): one line for the person. A poll of the
+        feed running meanwhile writes nothing for it afterwards (the poller's write lock)."""
         url = (url if isinstance(url, str) else "").strip()
         if not url:
             return "Choose a followed feed to remove."
         feed = next((f for f in self.ctx.updater.feeds() if f.url == url), None)
         if feed is None:
             return "That feed is not followed."
-        with self.ctx.updater.lock:  # not while a poll of it is running
-            self.ctx.updater.poller.remove(feed)
+        self.ctx.updater.poller.remove(feed)
         return f"Stopped following “{feed.name}”; the articles it brought stay in the index."

@@ -1,14 +1,16 @@
 """Reading followed feeds: each feed fetched with a conditional GET, each new or updated entry's page
 fetched (politely) and written as an article file. One problem with a feed or an entry is one line in
-the result; nothing already written is touched by it."""
+the result; nothing already written is touched by it. A feed removed while it is polled gets nothing more
+written for it (see `FeedPoller._recording`)."""
 
 from __future__ import annotations
 
 import logging
 import ssl
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -31,6 +33,12 @@ log = logging.getLogger(__name__)
 
 # Feeds on different hosts polled side by side (the per-host delay holds across threads).
 POLL_THREADS = 4
+# How often a writer waiting for the feeds' write lock tries again: it is held for one article at a time.
+WRITE_LOCK_RETRY_S = 0.02
+
+
+class FeedRemoved(Exception):
+    """The feed stopped being followed while it was polled: nothing more is written for it."""
 
 
 @dataclass
@@ -50,8 +58,11 @@ class FeedResult:
     warning: str = ""
     pages_fetched: int = 0
     written: list[Path] = field(default_factory=list)
+    removed: bool = False  # unfollowed before or during this poll: what came after was not written
 
     def line(self) -> str:
+        if self.removed:
+            return "stopped following it during this poll: nothing more was written for it"
         if self.error:
             return self.error
         if self.not_modified:
@@ -119,6 +130,10 @@ class FeedPoller:
         self._locks_lock = threading.Lock()
         # one poll at a time across processes (the app's poller, `assistant feeds sync`)
         self.lock_path = registry.path.parent / ".feeds.lock"
+        # held for one entry's write at a time, and by `remove` (see _recording); this process's threads
+        # take turns on the thread lock before the file lock
+        self.write_lock_path = registry.path.parent / ".feeds-write.lock"
+        self._write_lock = threading.Lock()
 
     # ---- the feed list -------------------------------------------------------------------------------
 
@@ -142,10 +157,32 @@ class FeedPoller:
         return feed, parsed, added
 
     def remove(self, feed: Feed, purge: bool = False) -> int:
-        """Stops following the feed; purge: also removes the articles only it gave. Returns how many."""
-        n = self.articles.purge(feed.url) if purge else 0
-        self.registry.remove(feed.url)
+        """Stops following the feed; purge: also removes the articles only it gave. Returns how many.
+        Under the write lock, so a poll of the feed already running (in this process or another) writes
+        nothing for it once this returns: the purge holds."""
+        with self._writing():
+            n = self.articles.purge(feed.url) if purge else 0
+            self.registry.remove(feed.url)
         return n
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        with self._write_lock, writer_lock(self.write_lock_path, poll_s=WRITE_LOCK_RETRY_S):
+            yield
+
+    @contextmanager
+    def _recording(self, feed: Feed) -> Iterator[None]:
+        """Holds the write lock while what one entry gave (an article file, its rows) is written, and
+        raises FeedRemoved when the feed is no longer followed. The poll's own lock cannot serve: it is
+        held for the whole poll (network, delays), which a remove must not wait for."""
+        with self._writing():
+            if not self.registry.follows(feed.url):
+                raise FeedRemoved(feed.url)
+            yield
+
+    def _record_item(self, feed: Feed, key: str, stamp: str, **outcome: Any) -> None:
+        with self._recording(feed):
+            self.registry.record_item(feed.url, key, stamp, **outcome)
 
     # ---- polling ---------------------------------------------------------------------------------------
 
@@ -193,6 +230,9 @@ class FeedPoller:
 
     def _poll_feed(self, feed: Feed, today: date) -> FeedResult:
         result = FeedResult(feed.url, feed.name)
+        if not self.registry.follows(feed.url):  # removed while this poll waited for another one
+            result.removed = True
+            return result
         # A feed is read once per poll (per interval): only the article pages it leads to, which come in
         # bursts, are spaced by the per-host delay.
         try:
@@ -223,6 +263,9 @@ class FeedPoller:
         for entry in parsed.entries:
             try:
                 retry_later |= self._entry(feed, entry, result, today)
+            except FeedRemoved:
+                result.removed = True
+                return result
             except Exception as e:  # noqa: BLE001 - one entry's surprise is that entry's failure
                 log.exception("feed %s, entry %s", feed.url, entry.key)
                 retry_later = True  # not recorded: the feed is read again at the next poll
@@ -244,8 +287,8 @@ class FeedPoller:
             return False
 
         def failed(reason: str, retry: bool = False) -> bool:
+            self._record_item(feed, entry.key, entry.stamp, error=reason, retry=retry)
             result.failed.append(f"{label}: {reason}")
-            self.registry.record_item(feed.url, entry.key, entry.stamp, error=reason, retry=retry)
             return retry
 
         if not entry.link:
@@ -258,8 +301,8 @@ class FeedPoller:
             return failed(f"the link is longer than {self.settings.corpus.max_meta_chars} characters")
         cutoff = today - timedelta(days=self.cfg.retention_days)
         if self.cfg.retention_days and entry.published and entry.published < cutoff.isoformat():
+            self._record_item(feed, entry.key, entry.stamp)
             result.skipped_old += 1
-            self.registry.record_item(feed.url, entry.key, entry.stamp)
             return False
         with self._url_lock(url):  # two feeds (threads) with one article: fetched and written once
             return self._article(feed, entry, url, old, result, label, failed)
@@ -280,8 +323,8 @@ class FeedPoller:
     ) -> bool:
         stored = self.registry.article(url)
         if stored is not None and (old is None or old.article != url):
+            self._record_item(feed, entry.key, entry.stamp, article=url)
             result.duplicates += 1  # the same article through another feed or entry: stored once
-            self.registry.record_item(feed.url, entry.key, entry.stamp, article=url)
             return False
         allowed, why = self.robots.check(url)
         if not allowed:
@@ -308,8 +351,8 @@ class FeedPoller:
         digest = text_hash(art.text)
         twin = self.registry.article_with_text(digest)
         if twin is not None and twin.url != url:
+            self._record_item(feed, entry.key, entry.stamp, article=twin.url)
             result.duplicates += 1  # the same text under another address: stored once
-            self.registry.record_item(feed.url, entry.key, entry.stamp, article=twin.url)
             return False
         # the feed's name (the one given when following it, or the feed's own title): what people know it by
         source = feed.name or art.site_name or urlsplit(url).hostname or ""
@@ -322,17 +365,17 @@ class FeedPoller:
             plain_text(feed.name, 200),
             art.text,
         )
+        path = self.articles.path_of(url)
+        row = StoredArticle(url, path.name, digest, file.title, file.source, published, feed.url)
         try:
-            if self.articles.write(file, self.settings.corpus):
-                result.written.append(self.articles.path_of(url))
+            with self._recording(feed):  # the file and its rows, or nothing once the feed is removed
+                written = self.articles.write(file, self.settings.corpus)
+                self.registry.save_article(row)
+                self.registry.record_item(feed.url, entry.key, entry.stamp, article=url)
         except ArticleError as e:  # what the index would refuse is not written
             return failed(str(e))
-        self.registry.save_article(
-            StoredArticle(
-                url, self.articles.path_of(url).name, digest, file.title, file.source, published, feed.url
-            )
-        )
-        self.registry.record_item(feed.url, entry.key, entry.stamp, article=url)
+        if written:
+            result.written.append(path)
         if old is not None and old.article == url:
             result.updated += 1
         else:

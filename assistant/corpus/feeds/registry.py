@@ -104,6 +104,8 @@ class FeedRegistry(SQLiteFile):
     """The app's poller and its page share one registry; a CLI in another process can read the feed list
     while the app polls (WAL)."""
 
+    store_name = "feed registry"
+
     def __init__(self, index_dir: Path) -> None:
         super().__init__(index_dir / FILE_NAME, _SCHEMA, busy_timeout_s=30.0)
 
@@ -133,6 +135,10 @@ class FeedRegistry(SQLiteFile):
         if len(named) > 1:
             raise AmbiguousName(f"{len(named)} followed feeds are named {given[:200]!r}: give the address")
         return named[0] if named else None
+
+    def follows(self, url: str) -> bool:
+        """True while the feed at exactly this (canonical) URL is followed."""
+        return bool(self._rows("SELECT 1 FROM feeds WHERE url = ?", (url,)))
 
     def add(self, url: str, name: str, named: bool) -> bool:
         """False when the feed is already followed (its name is then updated if one was given)."""
