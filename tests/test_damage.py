@@ -87,9 +87,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def _garble(path: Path, offset: int, n: int = 64) -> None:
+    """The same bytes every run: a damage that passes once passes always."""
+    import random
+
     with open(path, "r+b") as f:
         f.seek(offset)
-        f.write(os.urandom(n))
+        f.write(random.Random(f"{path.name}:{offset}:{n}").randbytes(n))
 
 
 def _truncate(path: Path, size: int | None = None) -> None:
@@ -246,10 +249,9 @@ def test_the_search_files_of_the_vectors_lost_are_found_by_a_search_for_stored_v
     assert search_problem(stores.vectors, stores.records, 5) == ""
     segments = [p for p in (tmp_path / "index" / "chroma").iterdir() if p.is_dir()]
     assert segments
-    _forget_clients()
+    _forget_clients(tmp_path / "index" / "chroma")  # as a new process would see it
     for seg in segments:
         shutil.rmtree(seg)
-    _forget_clients()
     reopened = open_stores(settings, "all-MiniLM-L6-v2", make_client=make_chroma_client)
     assert [f.store for f in reopened.found] == ["vectors"], reopened.found
     assert any(p.name.startswith("chroma.damaged-") for p in (tmp_path / "index").iterdir())

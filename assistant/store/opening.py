@@ -156,9 +156,8 @@ def _move_vectors_aside(
 ) -> tuple[Any, VectorStore]:
     path = Path(settings.index_dir) / "chroma"
     with writer_lock(lock_path):
-        _forget_clients()
+        _forget_clients(path)
         aside = move_aside(path) if path.exists() else None
-        _forget_clients()
         client = _make(settings, make_client)
         vectors = VectorStore(client, settings.store.collection, meta)
     action = f"moved aside to {aside.name}" if aside else "started empty"
@@ -173,14 +172,21 @@ def _move_vectors_aside(
     return client, vectors
 
 
-def _forget_clients() -> None:
-    """Chroma keeps one system per path in the process: it must not hand back the moved one."""
+def _forget_clients(path: Path) -> None:
+    """Chroma keeps one system per folder in the process: the one of the damaged folder is stopped and
+    forgotten, so that it is not handed back, and its threads do not go on reading moved files (the
+    systems of other folders are left alone)."""
     try:
         from chromadb.api.client import SharedSystemClient
-
-        SharedSystemClient.clear_system_cache()
-    except Exception:  # noqa: BLE001 - an older or newer chromadb without it
-        pass
+    except ImportError:  # pragma: no cover - chromadb is a core requirement
+        return
+    for key in [k for k in SharedSystemClient._identifier_to_system if Path(k) == path]:
+        system = SharedSystemClient._identifier_to_system.pop(key)
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
+        try:
+            system.stop()
+        except Exception:  # noqa: BLE001 - a system that never started cleanly
+            log.debug("stopping the Chroma system of %s failed", key, exc_info=True)
 
 
 def search_problem(vectors: VectorStore, records: RecordStore, probes: int) -> str:

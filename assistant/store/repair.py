@@ -18,6 +18,8 @@ from assistant.store.types import article_from_record, article_meta, chunk_meta,
 log = logging.getLogger(__name__)
 
 # What must match for a stored chunk to be the chunk a sync would store (with the collection's model).
+# Articles whose stored chunks are read at once when taking them back.
+_GET_ARTICLES = 200
 _COMPARED = ("article_id", "start", "end", "title", "url", "source", "published")
 
 
@@ -39,30 +41,52 @@ class Repair:
         (a records file lost or rolled back): their lexical entries and record are written again,
         nothing is embedded. Returns their ids."""
         s = self.stores
-        done: set[str] = set()
+        planned: list[tuple[Article, list[Chunk]]] = []
         for art in candidates:
             try:
-                chunks = chunk_article(art, self.chunks.size, self.chunks.overlap)
+                planned.append((art, chunk_article(art, self.chunks.size, self.chunks.overlap)))
             except Exception:  # noqa: BLE001 - embedded (and its failure recorded) like any new article
                 continue
-            got = s.vectors.collection.get(ids=[c.id for c in chunks], include=["documents", "metadatas"])
+        done: set[str] = set()
+        for i in range(0, len(planned), _GET_ARTICLES):  # one read of the vectors for many articles
+            group = planned[i : i + _GET_ARTICLES]
+            got = s.vectors.collection.get(
+                ids=[c.id for _, chunks in group for c in chunks], include=["documents", "metadatas"]
+            )
             stored = {
                 cid: (doc, meta or {})
                 for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])
             }
-            if len(stored) != len(chunks) or not all(same_chunk(stored[c.id], art, c) for c in chunks):
-                continue
-            s.lexical.delete_articles([art.id])
-            s.lexical.add(lexical_docs(art, chunks))
-            if stored[chunks[0].id][1].get("origin") != art.origin:
-                s.vectors.set_origin([c.id for c in chunks], art.origin)
-            record = article_meta(art, len(chunks), self.chunks)
-            s.records.put({art.id: record}, {art.id: art.text})  # the commit point, written last
-            manifest[art.id] = record
-            done.add(art.id)
+            same = [
+                (art, chunks)
+                for art, chunks in group
+                if chunks and all(c.id in stored and same_chunk(stored[c.id], art, c) for c in chunks)
+            ]
+            self._take_back(same, stored, manifest)
+            done |= {art.id for art, _ in same}
         if done:
             log.info("re-linked %d articles to the vectors they already had (nothing embedded)", len(done))
         return done
+
+    def _take_back(
+        self,
+        same: list[tuple[Article, list[Chunk]]],
+        stored: dict[str, tuple[str, dict[str, Any]]],
+        manifest: dict[str, dict[str, Any]],
+    ) -> None:
+        """Lexical entries, then the records (the commit point, written last), of articles whose vectors
+        are theirs."""
+        if not same:
+            return
+        s = self.stores
+        s.lexical.delete_articles([art.id for art, _ in same])
+        s.lexical.add([d for art, chunks in same for d in lexical_docs(art, chunks)])
+        for art, chunks in same:
+            if stored[chunks[0].id][1].get("origin") != art.origin:
+                s.vectors.set_origin([c.id for c in chunks], art.origin)
+        records = {art.id: article_meta(art, len(chunks), self.chunks) for art, chunks in same}
+        s.records.put(records, {art.id: art.text for art, _ in same})
+        manifest.update(records)
 
     def remove_extras(self, health: Health, manifest: dict[str, dict[str, Any]]) -> None:
         """Chunks no record lists (a killed sync, a lost record): lexical entries first, then vectors.
