@@ -10,6 +10,11 @@ from pathlib import Path
 from typing import Any
 
 
+class StoreUnavailable(RuntimeError):
+    """A store file that is sound but cannot be used (a read-only folder, missing permission, a disk
+    error): said in one line, never moved aside."""
+
+
 @dataclass(frozen=True)
 class Finding:
     """One damaged or missing store, and what was done about it."""

@@ -20,6 +20,10 @@ class WriterBusy(RuntimeError):
 def writer_lock(path: Path, timeout_s: float | None = None, poll_s: float = 0.2) -> Iterator[None]:
     """Holds the lock for the block; waits for another writer (for ever, or `timeout_s`, then WriterBusy)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir() and not path.is_symlink():  # a folder where the lock file belongs: kept aside
+        from assistant.damage import move_aside
+
+        move_aside(path)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s

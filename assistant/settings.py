@@ -295,14 +295,16 @@ def _not_json(message: str) -> str:
                 break
             annotation = field.annotation
             model = annotation
-        complex_ = typing.get_origin(annotation) in (list, dict, tuple, set) or hasattr(annotation, "model_fields")
+        complex_ = typing.get_origin(annotation) in (list, dict, tuple, set) or hasattr(
+            annotation, "model_fields"
+        )
         if complex_:
             try:
                 json.loads(value)
             except ValueError:
                 bad.append(name)
     named = ", ".join(bad) or "an ASSISTANT_* variable"
-    return f"{named}: not valid JSON (give lists as JSON, e.g. [\"a.example\", \"b.example\"]) ({message[:200]})"
+    return f'{named}: not valid JSON (give lists as JSON, e.g. ["a.example", "b.example"]) ({message[:200]})'
 
 
 class SettingsError(ValueError):

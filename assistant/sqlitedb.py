@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from assistant.damage import Finding, move_aside, reason
+from assistant.damage import Finding, StoreUnavailable, move_aside, reason
 from assistant.locks import writer_lock
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,16 @@ log = logging.getLogger(__name__)
 # full check is `assistant check`).
 QUICK_CHECK_BYTES = 256 * 1024 * 1024
 _COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+_DAMAGE_WORDS = ("malformed", "not a database", "corrupt", "disk image")
+
+
+def is_damage(e: BaseException) -> bool:
+    """Whether SQLite's error is about the file's content (moved aside and rebuilt), not about access to
+    it (read-only, permissions, disk errors: said, the file left alone)."""
+    text = str(e).lower()
+    return any(w in text for w in _DAMAGE_WORDS)
 
 
 class SQLiteFile:
@@ -37,10 +47,16 @@ class SQLiteFile:
         self.busy_timeout_s = busy_timeout_s
         self._lock = threading.RLock()
         self.healed: Finding | None = None
+        if path.is_dir() and not path.is_symlink():  # a folder where the file belongs
+            self._db = None  # type: ignore[assignment]
+            self._heal("is a folder, not a database file")
+            return
         try:
             self._db = self._connect()
             problem = self.integrity(quick=path.stat().st_size <= QUICK_CHECK_BYTES)
         except sqlite3.DatabaseError as e:
+            if not is_damage(e):  # read-only, missing permission, disk errors: not the file's content
+                raise StoreUnavailable(f"{path} cannot be used ({reason(e)})") from None
             problem = f"could not be opened ({reason(e)})"
             self._db = None  # type: ignore[assignment]
         if problem:
@@ -76,6 +92,8 @@ class SQLiteFile:
                 self._rows(f"SELECT COUNT(*) FROM {table}")
             return ""
         except sqlite3.DatabaseError as e:
+            if not is_damage(e):
+                raise StoreUnavailable(f"{self.path} cannot be read ({reason(e)})") from None
             return f"could not be read ({reason(e)})"
 
     def _heal(self, problem: str) -> None:

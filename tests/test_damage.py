@@ -381,3 +381,130 @@ def test_a_corpus_folder_moved_elsewhere_is_re_linked_without_embedding(
         settings.corpus_dirs = [new]
         report = a.sync()
         assert [f.error for f in report.failed if "chess" in f.path][0].startswith("article id 'chess.txt'")
+
+
+# ---- found by an attack on the first version --------------------------------------------------------
+
+
+def _open_copy(built: dict[str, Any], tmp_path: Path) -> tuple[Path, Assistant]:
+    root = tmp_path / "copy"
+    shutil.copytree(built["root"], root, ignore=shutil.ignore_patterns("corpus"))
+    return root, Assistant.from_settings(settings_for(root, built["corpus"]), with_llm=False)
+
+
+def test_a_second_process_that_found_the_same_damage_does_not_move_aside_the_healed_store(
+    built: dict[str, Any], tmp_path: Path
+) -> None:
+    """Two processes open a damaged vectors file at once: the one that waited for the lock finds the
+    store healed by the other, and leaves it (it used to move the new, empty store aside too, and the
+    first process's repair then failed every write and lost every record)."""
+    from assistant.providers import make_chroma_client
+    from assistant.store.opening import _move_vectors_aside, open_stores
+
+    root = tmp_path / "copy"
+    shutil.copytree(built["root"], root, ignore=shutil.ignore_patterns("corpus"))
+    _garble(root / "index" / "chroma" / "chroma.sqlite3", 0)
+    settings = settings_for(root, built["corpus"])
+    first = open_stores(settings, "all-MiniLM-L6-v2", make_client=make_chroma_client)
+    assert [f.store for f in first.found] == ["vectors"]
+    # the second process found the damage before the first healed it, and now gets the lock
+    found: list[Any] = []
+    meta = first.vectors.opened_with
+    _move_vectors_aside(
+        settings, meta, make_chroma_client, first.records, first.lock_path, "could not be opened", found
+    )
+    assert found == []
+    assert len(list((root / "index").glob("chroma.damaged-*"))) == 1
+
+
+def test_a_lexical_segment_that_fails_only_when_searched_is_answered_around_said_and_rebuilt(
+    built: dict[str, Any], tmp_path: Path
+) -> None:
+    """A garbled term dictionary opens fine and panics inside tantivy when a search reaches it: the
+    question is answered from the vectors, the status line names it, the next sync rebuilds it."""
+    root = tmp_path / "copy"
+    shutil.copytree(built["root"], root, ignore=shutil.ignore_patterns("corpus"))
+    term = _one(root / "index" / LEXICAL, "*.term")
+    size = term.stat().st_size
+    _garble(term, size // 3, size // 3)
+    a = Assistant.from_settings(settings_for(root, built["corpus"]), with_llm=False)
+    app = ChatApp(a)
+    assert _answers(a)  # no exception out of the lexical index
+    assert a.index.stores.lexical_failed  # the search reached the damage (the same bytes every run)
+    assert "lexical index" in app.ctx.status.line() and "failed while it was read" in app.ctx.status.line()
+    assert not a.index.check("deep").sound  # the deep check searches words of stored articles
+    app.adding.sync_all()
+    assert snapshot(a) == built["clean"]
+    assert a.index.check("deep").sound and _answers(a)
+    assert list((root / "index").glob(f"{LEXICAL}.damaged-*"))
+
+
+def test_vectors_deleted_under_a_running_app_are_reopened_and_repaired_by_its_next_sync(
+    built: dict[str, Any], tmp_path: Path
+) -> None:
+    root, a = _open_copy(built, tmp_path)
+    app = ChatApp(a)
+    shutil.rmtree(root / "index" / "chroma")
+    assert "deleted or replaced while the app ran" in app.ctx.status.line()
+    line = app.adding.sync_all()
+    assert line.startswith("Re-indexed") and "5 articles rebuilt" in line, line
+    assert snapshot(a) == built["clean"] and _answers(a)
+    assert (
+        "deleted or replaced" not in app.ctx.status.line() or "repaired by the sync" in app.ctx.status.line()
+    )
+
+
+def test_a_record_changed_after_the_fact_never_reaches_a_quote_and_is_taken_from_its_file(
+    built: dict[str, Any], tmp_path: Path
+) -> None:
+    """A record's text edited in place: the quotes are cut from the records (so they stay exact spans,
+    no crash), the deep check finds the record does not match its fingerprint, and the repair takes
+    the article from its file again (its vectors back, nothing embedded), not from the altered record."""
+    import sqlite3
+
+    root, a = _open_copy(built, tmp_path)
+    a.index.stores.records.close()
+    with sqlite3.connect(root / "index" / RECORDS) as db:
+        db.execute(
+            "UPDATE articles SET text = replace(text, '15-year-old', '51-year-old') WHERE id = 'chess.txt'"
+        )
+    a = Assistant.from_settings(settings_for(root, built["corpus"]), with_llm=False)
+    answer = a.ask(QUESTION)
+    for c in answer.citations:
+        assert a.index.article(c.article_id).text[c.start : c.end] == c.quote  # type: ignore[union-attr]
+    health = a.index.check("deep")
+    assert health.corrupt == ["chess.txt"]
+    report = a.index.sync([built["corpus"]], depth="deep")
+    assert report.relinked == 1 and report.chunks_embedded == 0
+    assert "15-year-old" in a.index.article("chess.txt").text  # type: ignore[union-attr]
+    assert snapshot(a) == built["clean"] and a.index.check("deep").sound
+
+
+def test_a_folder_where_the_lock_or_records_file_belongs_is_moved_aside(
+    built: dict[str, Any], tmp_path: Path
+) -> None:
+    root = tmp_path / "copy"
+    shutil.copytree(built["root"], root, ignore=shutil.ignore_patterns("corpus"))
+    (root / "index" / ".writer-news.lock").unlink(missing_ok=True)
+    (root / "index" / ".writer-news.lock").mkdir()
+    (root / "index" / RECORDS).unlink()
+    (root / "index" / RECORDS).mkdir()
+    a = Assistant.from_settings(settings_for(root, built["corpus"]), with_llm=False)
+    assert "is a folder" in ChatApp(a).ctx.status.line()
+    report = a.sync()
+    assert report.failed == [] and report.relinked == built["articles"]
+    assert snapshot(a) == built["clean"]
+    assert list((root / "index").glob(".writer-news.lock.damaged-*"))
+    assert list((root / "index").glob(f"{RECORDS}.damaged-*"))
+
+
+def test_sqlite_errors_of_access_are_not_taken_for_damage() -> None:
+    import sqlite3
+
+    from assistant.sqlitedb import is_damage
+
+    assert is_damage(sqlite3.DatabaseError("file is not a database"))
+    assert is_damage(sqlite3.DatabaseError("database disk image is malformed"))
+    assert not is_damage(sqlite3.OperationalError("attempt to write a readonly database"))
+    assert not is_damage(sqlite3.OperationalError("unable to open database file"))
+    assert not is_damage(sqlite3.OperationalError("disk I/O error"))

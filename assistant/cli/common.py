@@ -82,13 +82,14 @@ def parse_day(value: str | None) -> date | None:
 
 def build(settings: Settings, with_llm: bool = False):  # type: ignore[no-untyped-def]
     """The composition root, with configuration problems turned into one-line errors."""
+    from assistant.damage import StoreUnavailable
     from assistant.providers import ConfigError, MissingExtra
     from assistant.service import Assistant
     from assistant.store import IndexError_
 
     try:
         return Assistant.from_settings(settings, with_llm=with_llm)
-    except (ConfigError, MissingExtra, IndexError_) as e:
+    except (ConfigError, MissingExtra, IndexError_, StoreUnavailable) as e:
         fail(str(e))
 
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from assistant.chunking import article_of, chunk_ids
 from assistant.damage import Finding
 from assistant.store.opening import Stores, search_problem
+from assistant.store.types import article_from_record
 from assistant.textutil import plural
 
 Depth = Literal["counts", "ids", "deep"]
@@ -41,6 +42,7 @@ class Health:
     extra_vectors: list[str] = field(default_factory=list)  # chunk ids no record lists
     extra_lexical: list[str] = field(default_factory=list)  # chunk ids no record lists
     mismatched: list[str] = field(default_factory=list)  # article ids whose stored chunks differ (deep)
+    corrupt: list[str] = field(default_factory=list)  # records whose text does not match their fingerprint
 
     @property
     def counts_agree(self) -> bool:
@@ -52,7 +54,7 @@ class Health:
             not self.found
             and self.counts_agree
             and not (self.missing_vectors or self.missing_lexical or self.extra_vectors)
-            and not (self.extra_lexical or self.mismatched)
+            and not (self.extra_lexical or self.mismatched or self.corrupt)
         )
 
     @property
@@ -79,6 +81,7 @@ class Health:
                 "each article"
             )
         for ids, what in (
+            (self.corrupt, "a record whose text does not match its fingerprint"),
             (self.missing_vectors, "missing vectors"),
             (self.mismatched, "stored chunks that differ from their record"),
             (self.lexical_only, "missing lexical entries"),
@@ -108,6 +111,7 @@ class Health:
             "extra_vectors": len(self.extra_vectors),
             "extra_lexical": len(self.extra_lexical),
             "mismatched": self.mismatched,
+            "corrupt": self.corrupt,
             "problems": self.problems(),
         }
 
@@ -125,6 +129,15 @@ def check(stores: Stores, depth: Depth = "counts") -> Health:
         running=records.state().get("sync_state") == "running",
         found=list(stores.found),
     )
+    if stores.lexical_failed:
+        h.found.append(
+            Finding(
+                "lexical index",
+                str(stores.lexical_path()),
+                f"failed while it was read ({stores.lexical_failed})",
+                "moved aside and rebuilt from the records at the next sync",
+            )
+        )
     if depth == "counts":
         return h
     manifest = records.manifest()
@@ -141,11 +154,51 @@ def check(stores: Stores, depth: Depth = "counts") -> Health:
             h.found.append(
                 Finding("article records", str(records.path), problem, "run `assistant check --repair`")
             )
+        problem = _lexical_problem(stores)
+        if problem:
+            h.found.append(
+                Finding(
+                    "lexical index", str(stores.lexical_path()), problem, "run `assistant check --repair`"
+                )
+            )
         problem = search_problem(stores.vectors, records, DEEP_PROBES)
         if problem:
             h.found.append(Finding("vectors", stores.where(), problem, "run `assistant check --repair`"))
-        h.mismatched = _mismatched(stores, manifest, expected & vec)
+        h.corrupt = _corrupt(stores, manifest)
+        h.mismatched = sorted(set(_mismatched(stores, manifest, expected & vec)) - set(h.corrupt))
     return h
+
+
+def _corrupt(stores: Stores, manifest: dict[str, dict[str, Any]]) -> list[str]:
+    """Records whose text (or title, date, source, link) no longer gives the fingerprint they were
+    written with: changed after the fact, so neither they nor the vectors made from them are trusted."""
+    bad = []
+    for aid, meta in manifest.items():
+        got = stores.records.article(aid)
+        if got is None:
+            continue
+        stored = str(meta.get("fingerprint", "")).split(":", 1)[0]
+        if stored and article_from_record(aid, *got).fingerprint != stored:
+            bad.append(aid)
+    return sorted(bad)
+
+
+def _lexical_problem(stores: Stores) -> str:
+    """ "" when searches for words of stored articles read the lexical index without failing (a damaged
+    segment fails only when a search reaches it), else what failed."""
+    from assistant.store.lexical import LexicalDamaged
+
+    for aid, _ in stores.records.sample(DEEP_PROBES):
+        got = stores.records.article(aid)
+        if got is None:
+            continue
+        meta, text = got
+        try:
+            stores.lexical.search(f"{meta.get('title', '')} {text[:300]}", 10)
+        except LexicalDamaged as e:
+            stores.lexical_failed = str(e)
+            return f"a search failed ({e})"
+    return ""
 
 
 def _mismatched(stores: Stores, manifest: dict[str, dict[str, Any]], present: set[str]) -> list[str]:

@@ -4,7 +4,10 @@ protocol (store/sync.py)."""
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +18,14 @@ from assistant.settings import Settings
 from assistant.store.dense import DenseSearch
 from assistant.store.filters import ChunkFilter
 from assistant.store.health import Depth, Health, check
+from assistant.store.lexical import LexicalDamaged
 from assistant.store.migrate import migrate
 from assistant.store.opening import ClientFactory, Stores, open_stores
 from assistant.store.sync import Syncer
 from assistant.store.types import FaultHook, ProgressFn, SyncReport, article_from_record, chunk_meta
 from assistant.store.vectors import StoredChunk, chunk_from_record
+
+log = logging.getLogger(__name__)
 
 
 class Index:
@@ -44,6 +50,7 @@ class Index:
         migrate(self.stores)
         self.writer = Syncer(self.stores, embedder, fault)
         self.opened: Health = check(self.stores, "counts")  # what the index was like when opened
+        self._drift_said = False
 
     @property
     def name(self) -> str:
@@ -67,6 +74,10 @@ class Index:
         under way is repairing; else what is wrong now (a quick check, before this process synced), or
         what opening it found and another process repaired since; and what the latest repair fixed."""
         w = self.writer
+        if self.stores.vectors_replaced():
+            return [
+                "vectors (chroma): deleted or replaced while the app ran; re-index to open and repair them"
+            ]
         if w.last_health is not None and not w.last_finished:
             return [f"{p} — being repaired" for p in w.last_health.problems()]
         out: list[str] = []
@@ -108,7 +119,7 @@ class Index:
         """These chunks, in this order (those not indexed are left out). A chunk whose vector is
         missing (a vectors store being rebuilt) is read from its article's record: the page answers
         from the lexical index meanwhile."""
-        got = self.stores.vectors.get(ids)
+        got = self._as_recorded(self.stores.vectors.get(ids))
         if len(got) == len(set(ids)):
             return got
         found = {c.id: c for c in got}
@@ -135,17 +146,53 @@ class Index:
     ) -> list[tuple[StoredChunk, float]]:
         """The k nearest chunks that pass the filter (assistant/store/dense.py)."""
         search = DenseSearch(self.stores.vectors, self.stores.records)
-        return search.search(self.embedder.embed_query(query), k, where)
+        hits = search.search(self.embedder.embed_query(query), k, where)
+        kept = {c.id: c for c in self._as_recorded([c for c, _ in hits])}
+        return [(kept[c.id], sim) for c, sim in hits if c.id in kept]
+
+    def _as_recorded(self, chunks: list[StoredChunk]) -> list[StoredChunk]:
+        """The chunks with the text their article's record holds at their offsets: every quote is cut
+        from the records (the commit point), and a vector store whose texts drifted from them (rolled
+        back, written by something else) cannot put other words in a quote. Chunks of an article
+        without a record are left out."""
+        texts = self.stores.records.texts({c.article_id for c in chunks})
+        out = []
+        for c in chunks:
+            text = texts.get(c.article_id)
+            if text is None:
+                continue
+            if text[c.start : c.end] != c.text:
+                if not self._drift_said:
+                    log.warning(
+                        "stored chunk %s differs from its record; `assistant check --repair` fixes it", c.id
+                    )
+                    self._drift_said = True
+                c = replace(c, text=text[c.start : c.end])
+            out.append(c)
+        return out
 
     def lexical_search(self, query: str, k: int, where: ChunkFilter | None = None) -> list[tuple[str, float]]:
         """The k best chunks by BM25 whose article is indexed (its record is the commit point, as in
         dense search)."""
-        hits = self.stores.lexical.search(query, k, where)
+        try:
+            hits = self.stores.lexical.search(query, k, where)
+        except LexicalDamaged as e:  # answered from the vectors meanwhile; the next sync rebuilds it
+            self._lexical_failed(e)
+            return []
         indexed = self.stores.records.present({article_of(cid) for cid, _ in hits})
         return [(cid, score) for cid, score in hits if article_of(cid) in indexed]
 
     def idf(self, term: str, min_docs: int = 0) -> float:
-        return self.stores.lexical.idf(term, min_docs)
+        try:
+            return self.stores.lexical.idf(term, min_docs)
+        except LexicalDamaged as e:  # every term weighs as a rare one meanwhile
+            self._lexical_failed(e)
+            return math.log((max(min_docs, 1) + 1) / 0.5)
+
+    def _lexical_failed(self, e: Exception) -> None:
+        if not self.stores.lexical_failed:
+            log.warning("the lexical index failed while it was read (%s); the next sync rebuilds it", e)
+        self.stores.lexical_failed = str(e) or type(e).__name__
 
     @property
     def newest(self) -> int:

@@ -14,14 +14,15 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from assistant.store.filters import ChunkFilter
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Bumped when what is indexed changes: the lexical index is then built again from the stored chunks.
 LEXICAL_VERSION = "tantivy-1"
@@ -53,6 +54,23 @@ def terms_of(text: str) -> list[str]:
     from assistant.textutil import content_terms
 
     return [t for t in content_terms(text) if t and not any(c.isspace() for c in t)]
+
+
+class LexicalDamaged(RuntimeError):
+    """The lexical index failed while it was read (tantivy panics on a damaged segment)."""
+
+
+def _guarded(read: Callable[..., T], *args: Any) -> T:
+    """A read of the index; a damaged segment's panic (a BaseException in the bindings) becomes
+    LexicalDamaged, which callers can catch."""
+    try:
+        return read(*args)
+    except LexicalDamaged:
+        raise
+    except BaseException as e:
+        if isinstance(e, (KeyboardInterrupt, SystemExit, MemoryError)):
+            raise
+        raise LexicalDamaged(" ".join(str(e).split())[:200] or type(e).__name__) from e
 
 
 class LexicalStore:
@@ -105,6 +123,9 @@ class LexicalStore:
         return int(self._searcher().num_docs)
 
     def idf(self, term: str, min_docs: int = 0) -> float:
+        return _guarded(self._idf, term, min_docs)
+
+    def _idf(self, term: str, min_docs: int = 0) -> float:
         """log((N + 1) / (df + 0.5)) over the chunks; N is at least min_docs, so that a small index is
         read as a sample of a larger news collection (in a one-article index a word it lacks would
         otherwise outweigh every word it holds)."""
@@ -113,6 +134,9 @@ class LexicalStore:
         return math.log((max(s.num_docs, min_docs) + 1) / (df + 0.5))
 
     def search(self, query: str, k: int, where: ChunkFilter | None = None) -> list[tuple[str, float]]:
+        return _guarded(self._search, query, k, where)
+
+    def _search(self, query: str, k: int, where: ChunkFilter | None = None) -> list[tuple[str, float]]:
         """The k best chunks for the query's terms (BM25), as (chunk id, score)."""
         import tantivy
 
@@ -146,6 +170,9 @@ class LexicalStore:
         return [(str(s.doc(addr)["chunk_id"][0]), float(score)) for score, addr in result.hits if score > 0]
 
     def chunk_ids(self) -> list[str]:
+        return _guarded(self._chunk_ids)
+
+    def _chunk_ids(self) -> list[str]:
         """Every chunk indexed (a full read: for checks and repairs)."""
         import tantivy
 

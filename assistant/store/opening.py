@@ -44,6 +44,53 @@ class Stores:
     client: Any
     lock_path: Path
     found: list[Finding] = field(default_factory=list)  # what opening them found and did
+    lexical_failed: str = ""  # why a read of the lexical index failed since it was opened
+    make_client: ClientFactory | None = None
+    vectors_file: tuple[int, int] | None = None  # the local vectors file (device, inode) when opened
+
+    def vectors_replaced(self) -> bool:
+        """Whether the local vectors folder was deleted or replaced since it was opened (an operator,
+        another process's repair): this process's client still reads the old files."""
+        if self.vectors_file is None:
+            return False
+        return _identity(self.settings) != self.vectors_file
+
+    def reopen_vectors(self) -> None:
+        """Opens the vectors folder again, as it is now (the caller holds the writer lock)."""
+        path = Path(self.settings.index_dir) / "chroma"
+        _forget_clients(path)
+        self.client = _make(self.settings, self.make_client)
+        self.vectors = VectorStore(self.client, self.name, self.vectors.opened_with)
+        self.vectors_file = _identity(self.settings)
+        self.found.append(
+            Finding(
+                "vectors",
+                str(path),
+                "deleted or replaced while the app ran",
+                "opened again; what it lacks is re-embedded from the articles' records",
+            )
+        )
+
+    def lexical_path(self) -> Path:
+        return Path(self.settings.index_dir) / f"lexical-{self.name}-{LEXICAL_VERSION}"
+
+    def replace_failed_lexical(self) -> None:
+        """A lexical index that failed while it was read is moved aside and started afresh (the caller
+        holds the writer lock; the sync then rebuilds it from the records)."""
+        if not self.lexical_failed:
+            return
+        path = self.lexical_path()
+        aside = move_aside(path) if path.exists() else None
+        self.found.append(
+            Finding(
+                "lexical index",
+                str(path),
+                f"failed while it was read ({self.lexical_failed})",
+                f"moved aside to {aside.name if aside else '-'}; rebuilt from the articles' records",
+            )
+        )
+        self.lexical = LexicalStore(path)
+        self.lexical_failed = ""
 
     @property
     def name(self) -> str:
@@ -72,7 +119,18 @@ def open_stores(
     client, vectors = _open_vectors(settings, embedding_model, client, make_client, records, lock_path, found)
     for f in found:
         log.warning("%s", f.line())
-    return Stores(settings, records, lexical, vectors, client, lock_path, found)
+    stores = Stores(settings, records, lexical, vectors, client, lock_path, found, make_client=make_client)
+    if make_client is not None and settings.store.mode == StoreMode.LOCAL:
+        stores.vectors_file = _identity(settings)
+    return stores
+
+
+def _identity(settings: Settings) -> tuple[int, int]:
+    try:
+        st = (Path(settings.index_dir) / "chroma" / "chroma.sqlite3").stat()
+    except OSError:
+        return (0, 0)
+    return (st.st_dev, st.st_ino)
 
 
 def _open_lexical(path: Path, lock_path: Path, found: list[Finding]) -> LexicalStore:
@@ -135,7 +193,9 @@ def _open_vectors(
                 Finding("vectors", settings.store.collection, problem, "run `assistant index --rebuild`")
             )
         else:
-            client, vectors = _move_vectors_aside(settings, meta, make_client, lock_path, problem, found)
+            client, vectors = _move_vectors_aside(
+                settings, meta, make_client, records, lock_path, problem, found
+            )
     _check_model(vectors, embedding_model, settings)
     return client, vectors
 
@@ -150,12 +210,25 @@ def _move_vectors_aside(
     settings: Settings,
     meta: dict[str, str],
     make_client: ClientFactory | None,
+    records: RecordStore,
     lock_path: Path,
     problem: str,
     found: list[Finding],
 ) -> tuple[Any, VectorStore]:
     path = Path(settings.index_dir) / "chroma"
     with writer_lock(lock_path):
+        _forget_clients(path)
+        # Another process may have found the same damage and healed it while this one waited for the
+        # lock: what is there now is checked again, and only moved aside when it still fails.
+        try:
+            client = _make(settings, make_client)
+            vectors = VectorStore(client, settings.store.collection, meta)
+            vectors.count()
+            if not search_problem(vectors, records, PROBES_AT_OPEN):
+                return client, vectors
+        except BaseException as e:
+            if _fatal(e):
+                raise
         _forget_clients(path)
         aside = move_aside(path) if path.exists() else None
         client = _make(settings, make_client)

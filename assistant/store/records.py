@@ -111,6 +111,10 @@ class RecordStore(SQLiteFile):
             rows += self._rows(f"SELECT {columns} FROM articles WHERE id IN ({marks})", part)
         return rows
 
+    def texts(self, ids: Iterable[str]) -> dict[str, str]:
+        """id → text of the articles with these ids that are indexed."""
+        return {str(r[0]): str(r[1]) for r in self._in("id, text", ids)}
+
     def present(self, ids: Iterable[str]) -> set[str]:
         return {r[0] for r in self._in("id", ids)}
 

@@ -45,6 +45,7 @@ from assistant.store.types import (
     SyncReport,
     article_meta,
     chunk_meta,
+    chunker_tag,
     embed_text,
     fingerprint,
     lexical_docs,
@@ -56,6 +57,11 @@ log = logging.getLogger(__name__)
 
 def _under(path: str, roots: Iterable[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def _store_failure(rec: dict[str, Any]) -> bool:
+    """A failure of the store, not of the article (tried again at every sync)."""
+    return str(rec.get("error", "")).startswith("could not be stored")
 
 
 def _reason(e: BaseException) -> str:
@@ -155,6 +161,9 @@ class Syncer:
         finds: ``depth`` "deep" is `assistant check --repair`)."""
         with self._lock, writer_lock(self.stores.lock_path):
             try:
+                if self.stores.vectors_replaced():
+                    self.stores.reopen_vectors()
+                self.stores.replace_failed_lexical()
                 report = self._sync(list(paths), progress, depth)
             finally:
                 self.lexical.close_writer()
@@ -201,6 +210,7 @@ class Syncer:
                 path = parent
             return False
 
+        self._forget_corrupt(health, manifest, {a.id for _, a in loaded.articles})
         current: dict[str, Article] = {}
         held: set[str] = set()  # refused newcomers: the indexed article of that id stays as it is
         for _, art in loaded.articles:
@@ -226,7 +236,7 @@ class Syncer:
                     moved.append(art)
                 if rec is not None:
                     cleared.append(aid)
-            elif rec is not None and rec.get("fingerprint") == fp:
+            elif rec is not None and rec.get("fingerprint") == fp and not _store_failure(rec):
                 error = f"{rec.get('error', 'failed')} (not retried until the file changes)"
                 report.failed.append(Failure(str(rec.get("origin") or aid), error))
             else:
@@ -242,9 +252,16 @@ class Syncer:
             if aid not in current and aid not in held and provably_gone(str(rec.get("path", "")))
         ]
 
+        # Rebuilt from its record: an article this sync does not change, whose record was made with
+        # today's chunker settings (one made with others is embedded again when its folder is synced).
         changing = {a.id for a in todo} | set(gone)
-        repairs = [aid for aid in health.to_rebuild if aid not in changing and aid in manifest]
-        lexical_repairs = [aid for aid in health.lexical_only if aid not in changing and aid in manifest]
+        tag = ":" + chunker_tag(self.settings.chunks)
+
+        def rebuildable(aid: str) -> bool:
+            return aid not in changing and str(manifest.get(aid, {}).get("fingerprint", "")).endswith(tag)
+
+        repairs = [aid for aid in health.to_rebuild if rebuildable(aid)]
+        lexical_repairs = [aid for aid in health.lexical_only if rebuildable(aid)]
         extras = health.extra_vectors or health.extra_lexical
         if todo or gone or moved or cleared or repairs or lexical_repairs or extras or health.running:
             self._set_state(sync_state="running")
@@ -275,6 +292,19 @@ class Syncer:
             self._set_state(sync_state="clean", last_sync=datetime.now(UTC).isoformat(timespec="seconds"))
         report.seconds = time.perf_counter() - t0
         return report
+
+    def _forget_corrupt(self, health: Health, manifest: dict[str, dict[str, Any]], synced: set[str]) -> None:
+        """A record changed after the fact, of an article this sync reads again from its file: the record
+        is dropped, so the article is taken from its file (and its vectors taken back when they are its
+        chunks). One whose file is not part of this sync stays as it is, reported."""
+        for aid in [a for a in health.corrupt if a in synced and a in manifest]:
+            n = int(manifest[aid].get("n_chunks", 0))
+            self._set_state(sync_state="running")
+            self.records.delete([aid])
+            manifest.pop(aid)
+            health.extra_vectors += chunk_ids(aid, n)
+            health.extra_lexical += chunk_ids(aid, n)
+            health.corrupt.remove(aid)
 
     @staticmethod
     def _claim_refused(

@@ -57,6 +57,7 @@ def startup_sync(app: ChatApp) -> None:
 
 
 def serve(settings: Settings) -> None:
+    from assistant.damage import StoreUnavailable
     from assistant.providers import ConfigError, MissingExtra
     from assistant.store import IndexError_
     from assistant.ui.guard import binding_problem
@@ -69,7 +70,7 @@ def serve(settings: Settings) -> None:
         raise SystemExit(2)
     try:
         assistant = Assistant.from_settings(settings)
-    except (ConfigError, MissingExtra, IndexError_) as e:
+    except (ConfigError, MissingExtra, IndexError_, StoreUnavailable) as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
     from assistant.background import Background
