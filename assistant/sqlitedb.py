@@ -47,8 +47,8 @@ class SQLiteFile:
         self.busy_timeout_s = busy_timeout_s
         self._lock = threading.RLock()
         self.healed: Finding | None = None
+        self._db: sqlite3.Connection = None  # type: ignore[assignment] # set by _connect or _heal
         if path.is_dir() and not path.is_symlink():  # a folder where the file belongs
-            self._db = None  # type: ignore[assignment]
             self._heal("is a folder, not a database file")
             return
         try:
