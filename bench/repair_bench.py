@@ -69,6 +69,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", type=Path, default=REPO.parent / "shared" / "eval" / "realtimeqa-dev")
     ap.add_argument("--articles", type=int, default=1000)
+    ap.add_argument("--only", default="", help="run only the damages whose name holds this word")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -94,6 +95,8 @@ def main() -> None:
             "lexical index deleted": lambda i: shutil.rmtree(next(i.glob("lexical-*"))),
         }
         for n, (name, damage) in enumerate(damages.items()):
+            if args.only not in name:
+                continue
             # a fresh path for each: Chroma keeps one system per path in a process
             case = settings.model_copy(update={"index_dir": root / f"case{n}"})
             shutil.copytree(root / "clean", case.index_dir)
