@@ -54,6 +54,12 @@ def move_aside(path: Path, companions: tuple[str, ...] = ()) -> Path:
     return dest
 
 
+def fatal(e: BaseException) -> bool:
+    """Whether an exception must end the process, not be taken for a damaged store (the stores' native
+    bindings raise their panics as BaseException, which the healing code catches)."""
+    return isinstance(e, (KeyboardInterrupt, SystemExit, MemoryError))
+
+
 def reason(e: BaseException, limit: int = 160) -> str:
     """An exception as a short reason for a status line."""
     text = " ".join(str(e).split()) or type(e).__name__

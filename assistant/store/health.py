@@ -17,10 +17,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from assistant.chunking import article_of, chunk_ids
+from assistant.chunking import article_of
 from assistant.damage import Finding
 from assistant.store.opening import Stores, search_problem
-from assistant.store.types import article_from_record
+from assistant.store.types import article_from_record, recorded_chunk_ids
 from assistant.textutil import plural
 
 Depth = Literal["counts", "ids", "deep"]
@@ -141,7 +141,7 @@ def check(stores: Stores, depth: Depth = "counts") -> Health:
     if depth == "counts":
         return h
     manifest = records.manifest()
-    expected = {cid for aid, m in manifest.items() for cid in chunk_ids(aid, int(m.get("n_chunks", 0)))}
+    expected = set(recorded_chunk_ids(manifest))
     vec = set(stores.vectors.ids())
     lex = set(stores.lexical.chunk_ids())
     h.missing_vectors = sorted({article_of(c) for c in expected - vec})

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from assistant.damage import fatal
 from assistant.store.filters import ChunkFilter
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def _guarded(read: Callable[..., T], *args: Any) -> T:
     except LexicalDamaged:
         raise
     except BaseException as e:
-        if isinstance(e, (KeyboardInterrupt, SystemExit, MemoryError)):
+        if fatal(e):
             raise
         raise LexicalDamaged(" ".join(str(e).split())[:200] or type(e).__name__) from e
 

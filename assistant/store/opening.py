@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.chunking import chunk_ids
-from assistant.damage import Finding, move_aside, reason
+from assistant.damage import Finding, fatal, move_aside, reason
 from assistant.locks import writer_lock
 from assistant.settings import Settings, StoreMode
 from assistant.store.lexical import LEXICAL_VERSION, LexicalStore
@@ -29,8 +29,21 @@ ClientFactory = Callable[[Settings], Any]
 PROBES_AT_OPEN = 3
 
 
-def _fatal(e: BaseException) -> bool:
-    return isinstance(e, (KeyboardInterrupt, SystemExit, MemoryError))
+def vectors_path(settings: Settings) -> Path:
+    """The local vectors folder (Chroma's PersistentClient)."""
+    return Path(settings.index_dir) / "chroma"
+
+
+def lexical_path(settings: Settings) -> Path:
+    return Path(settings.index_dir) / f"lexical-{settings.store.collection}-{LEXICAL_VERSION}"
+
+
+def where_of(settings: Settings) -> str:
+    """Where the index is, in words."""
+    s = settings.store
+    if s.mode == StoreMode.SERVER:
+        return f"the Chroma server at {s.host}:{s.port} (collection {s.collection!r})"
+    return str(Path(settings.index_dir).resolve())
 
 
 @dataclass
@@ -57,7 +70,7 @@ class Stores:
 
     def reopen_vectors(self) -> None:
         """Opens the vectors folder again, as it is now (the caller holds the writer lock)."""
-        path = Path(self.settings.index_dir) / "chroma"
+        path = vectors_path(self.settings)
         _forget_clients(path)
         self.client = _make(self.settings, self.make_client)
         self.vectors = VectorStore(self.client, self.name, self.vectors.opened_with)
@@ -72,7 +85,7 @@ class Stores:
         )
 
     def lexical_path(self) -> Path:
-        return Path(self.settings.index_dir) / f"lexical-{self.name}-{LEXICAL_VERSION}"
+        return lexical_path(self.settings)
 
     def replace_failed_lexical(self) -> None:
         """A lexical index that failed while it was read is moved aside and started afresh (the caller
@@ -97,10 +110,7 @@ class Stores:
         return self.settings.store.collection
 
     def where(self) -> str:
-        s = self.settings.store
-        if s.mode == StoreMode.SERVER:
-            return f"the Chroma server at {s.host}:{s.port} (collection {self.name!r})"
-        return str(Path(self.settings.index_dir).resolve())
+        return where_of(self.settings)
 
 
 def open_stores(
@@ -115,7 +125,7 @@ def open_stores(
     records = RecordStore(folder / f"records-{name}.sqlite3")
     if records.healed:
         found.append(records.healed)
-    lexical = _open_lexical(folder / f"lexical-{name}-{LEXICAL_VERSION}", lock_path, found)
+    lexical = _open_lexical(lexical_path(settings), lock_path, found)
     client, vectors = _open_vectors(settings, embedding_model, client, make_client, records, lock_path, found)
     for f in found:
         log.warning("%s", f.line())
@@ -127,7 +137,7 @@ def open_stores(
 
 def _identity(settings: Settings) -> tuple[int, int]:
     try:
-        st = (Path(settings.index_dir) / "chroma" / "chroma.sqlite3").stat()
+        st = (vectors_path(settings) / "chroma.sqlite3").stat()
     except OSError:
         return (0, 0)
     return (st.st_dev, st.st_ino)
@@ -139,7 +149,7 @@ def _open_lexical(path: Path, lock_path: Path, found: list[Finding]) -> LexicalS
         store.probe()
         return store
     except BaseException as e:  # tantivy's damage panics (PanicException is a BaseException)
-        if _fatal(e):
+        if fatal(e):
             raise
         problem = f"could not be opened ({reason(e)})"
     with writer_lock(lock_path):
@@ -148,7 +158,7 @@ def _open_lexical(path: Path, lock_path: Path, found: list[Finding]) -> LexicalS
             store.probe()
             return store
         except BaseException as e:
-            if _fatal(e):
+            if fatal(e):
                 raise
             aside = move_aside(path)
         found.append(
@@ -177,14 +187,10 @@ def _open_vectors(
 ) -> tuple[Any, VectorStore]:
     meta = _metadata(settings, embedding_model)
     local = settings.store.mode == StoreMode.LOCAL and make_client is not None
-    problem = ""
     try:
-        client = client if client is not None else _make(settings, make_client)
-        vectors = VectorStore(client, settings.store.collection, meta)
-        vectors.count()
-        problem = search_problem(vectors, records, PROBES_AT_OPEN)
+        client, vectors, problem = _try_vectors(settings, meta, client, make_client, records)
     except BaseException as e:
-        if _fatal(e) or not local:
+        if fatal(e) or not local:
             raise
         problem = f"could not be opened ({reason(e)})"
     if problem:
@@ -198,6 +204,21 @@ def _open_vectors(
             )
     _check_model(vectors, embedding_model, settings)
     return client, vectors
+
+
+def _try_vectors(
+    settings: Settings,
+    meta: dict[str, str],
+    client: Any,
+    make_client: ClientFactory | None,
+    records: RecordStore,
+) -> tuple[Any, VectorStore, str]:
+    """The vectors opened (with ``client``, else a new one) and searched: (client, store, "" or what is
+    wrong). Raises when they cannot be opened at all."""
+    client = client if client is not None else _make(settings, make_client)
+    vectors = VectorStore(client, settings.store.collection, meta)
+    vectors.count()
+    return client, vectors, search_problem(vectors, records, PROBES_AT_OPEN)
 
 
 def _make(settings: Settings, make_client: ClientFactory | None) -> Any:
@@ -215,19 +236,17 @@ def _move_vectors_aside(
     problem: str,
     found: list[Finding],
 ) -> tuple[Any, VectorStore]:
-    path = Path(settings.index_dir) / "chroma"
+    path = vectors_path(settings)
     with writer_lock(lock_path):
         _forget_clients(path)
         # Another process may have found the same damage and healed it while this one waited for the
         # lock: what is there now is checked again, and only moved aside when it still fails.
         try:
-            client = _make(settings, make_client)
-            vectors = VectorStore(client, settings.store.collection, meta)
-            vectors.count()
-            if not search_problem(vectors, records, PROBES_AT_OPEN):
+            client, vectors, again = _try_vectors(settings, meta, None, make_client, records)
+            if not again:
                 return client, vectors
         except BaseException as e:
-            if _fatal(e):
+            if fatal(e):
                 raise
         _forget_clients(path)
         aside = move_aside(path) if path.exists() else None
@@ -294,13 +313,8 @@ def _sample_ids(records: RecordStore, probes: int) -> list[str]:
 def _check_model(vectors: VectorStore, model: str, settings: Settings) -> None:
     stored = vectors.metadata.get("embedding_model")
     if stored and stored != model:
-        where = (
-            f"the Chroma server at {settings.store.host}:{settings.store.port}"
-            if settings.store.mode == StoreMode.SERVER
-            else str(Path(settings.index_dir).resolve())
-        )
         raise EmbeddingMismatch(
-            f"the index in {where} was built with the embedding model {stored!r}, but the "
+            f"the index in {where_of(settings)} was built with the embedding model {stored!r}, but the "
             f"settings ask for {model!r}; rebuild it with `assistant index --rebuild` or set "
             f"ASSISTANT_EMBEDDING__MODEL={stored}"
         )

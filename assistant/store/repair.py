@@ -8,12 +8,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from assistant.chunking import Chunk, chunk_article, chunk_ids
+from assistant.chunking import Chunk, chunk_article
 from assistant.corpus.files import Article
 from assistant.store.health import Health
 from assistant.store.lexical import LexicalDoc
 from assistant.store.opening import Stores
-from assistant.store.types import article_from_record, article_meta, chunk_meta, lexical_docs
+from assistant.store.types import (
+    article_from_record,
+    article_meta,
+    chunk_meta,
+    lexical_docs,
+    recorded_chunk_ids,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +97,7 @@ class Repair:
     def remove_extras(self, health: Health, manifest: dict[str, dict[str, Any]]) -> None:
         """Chunks no record lists (a killed sync, a lost record): lexical entries first, then vectors.
         The manifest is read as it is now: relinking may have just claimed some."""
-        expected = {cid for aid, m in manifest.items() for cid in chunk_ids(aid, int(m.get("n_chunks", 0)))}
+        expected = set(recorded_chunk_ids(manifest))
         stray_lexical = [c for c in health.extra_lexical if c not in expected]
         stray_vectors = [c for c in health.extra_vectors if c not in expected]
         self.stores.lexical.delete_chunks(stray_lexical)

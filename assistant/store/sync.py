@@ -49,6 +49,7 @@ from assistant.store.types import (
     embed_text,
     fingerprint,
     lexical_docs,
+    recorded_chunk_ids,
 )
 from assistant.store.vectors import VectorStore
 
@@ -136,12 +137,7 @@ class Syncer:
         deleted before them); what a killed sync leaves is found by the health check and removed by the
         next sync before anything else. Deleting by id avoids Chroma's `where`, which reads the metadata
         of the whole collection (4 s at 1M chunks)."""
-        out: list[str] = []
-        for aid in article_ids:
-            m = manifest.get(aid)
-            if m is not None:
-                out += chunk_ids(aid, int(m.get("n_chunks", 0)))
-        return out
+        return recorded_chunk_ids(manifest, article_ids)
 
     def rebuild(self) -> None:
         """Drops everything; the next sync embeds every article again (from the folders alone)."""

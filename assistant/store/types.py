@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from assistant.chunking import Chunk, chunk_article
+from assistant.chunking import CHUNKER_VERSION, Chunk, chunk_article, chunk_ids
 from assistant.corpus.files import Article, Failure
 from assistant.settings import ChunkSettings
 from assistant.textutil import plural
@@ -78,6 +78,18 @@ RECORD_DEFAULTS: dict[str, Any] = {
 }
 
 
+def recorded_chunk_ids(
+    manifest: dict[str, dict[str, Any]], article_ids: Iterable[str] | None = None
+) -> list[str]:
+    """The ids of the chunks the records say these articles (default: every recorded one) have."""
+    out: list[str] = []
+    for aid in manifest if article_ids is None else article_ids:
+        m = manifest.get(aid)
+        if m is not None:
+            out += chunk_ids(aid, int(m.get("n_chunks", 0)))
+    return out
+
+
 def embed_text(title: str, text: str) -> str:
     """What is embedded (and lexically indexed) for a chunk: the title gives it context."""
     return f"{title}\n{text}" if title else text
@@ -106,8 +118,6 @@ def article_from_record(article_id: str, meta: dict[str, Any], text: str) -> Art
 
 
 def chunker_tag(chunks: ChunkSettings) -> str:
-    from assistant.chunking import CHUNKER_VERSION
-
     return f"v{CHUNKER_VERSION}:{chunks.size}:{chunks.overlap}"
 
 
