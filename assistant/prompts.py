@@ -1,11 +1,14 @@
-"""Prompt templates, kept as files in ``prompts/`` at the repository root."""
+"""Prompt templates, kept as files in ``prompts/`` at the repository root (in a wheel: package data,
+see assistant/shipped.py)."""
 
 from __future__ import annotations
 
 import string
 from pathlib import Path
 
-PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
+from assistant.shipped import prompts_dir
+
+PROMPTS_DIR = prompts_dir()
 
 # The variables each template must use, no more and no fewer (tests/test_prompts.py pins them).
 VARIABLES: dict[str, set[str]] = {

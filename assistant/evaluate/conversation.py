@@ -26,9 +26,10 @@ from typing import Any
 
 from assistant.answer.types import Answer
 from assistant.evaluate.split import Question
+from assistant.shipped import default_conversations
 from assistant.textutil import contains_answer
 
-DEFAULT_CONVERSATIONS = Path(__file__).resolve().parents[2] / "bench" / "conversations.jsonl"
+DEFAULT_CONVERSATIONS = default_conversations()
 CONVERSATION_KEYS = (
     "answer_contains_alone",
     "answer_contains_after_unrelated",
