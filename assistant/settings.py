@@ -34,6 +34,9 @@ class StoreMode(StrEnum):
 
     LOCAL = "local"  # an embedded Chroma in the index folder
     SERVER = "server"  # a `chroma run` server (several processes on one index folder)
+    # processes on several machines, sharing no files: records, sync state and the lexical index in
+    # PostgreSQL (store.database_url), vectors in a `chroma run` server (store.host, store.port)
+    CLUSTER = "cluster"
 
 
 class EmbeddingSettings(BaseModel):
@@ -48,6 +51,10 @@ class StoreSettings(BaseModel):
     mode: StoreMode = StoreMode.LOCAL
     host: str = "127.0.0.1"
     port: int = 8000
+    # cluster mode: postgresql://user[:password]@host:port/database
+    database_url: str = ""
+    # connections each process keeps to PostgreSQL
+    pool_size: int = Field(default=4, ge=1, le=64)
     collection: str = Field(
         default="news", min_length=3, max_length=60, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$"
     )

@@ -94,7 +94,17 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory):
 _collection_counter = iter(range(10**6))
 
 
-@pytest.fixture(params=["local", "server"])
+@pytest.fixture(scope="session")
+def postgres():  # type: ignore[no-untyped-def]
+    """A real throwaway PostgreSQL (Debian's package, initdb in a temporary folder), for cluster mode."""
+    from tests.pgserver import Postgres
+
+    pg = Postgres()
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture(params=["local", "server", "cluster"])
 def store_mode(request: pytest.FixtureRequest) -> str:
     return request.param
 
@@ -102,8 +112,10 @@ def store_mode(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def settings(tmp_path: Path, store_mode: str, request: pytest.FixtureRequest) -> Settings:
     store = StoreSettings(mode=store_mode, collection=f"t{next(_collection_counter):05d}")  # type: ignore[arg-type]
-    if store_mode == "server":
+    if store_mode in ("server", "cluster"):
         store.port = request.getfixturevalue("chroma_server")
+    if store_mode == "cluster":
+        store.database_url = request.getfixturevalue("postgres").url
     return Settings(index_dir=tmp_path / "index", corpus_dirs=[tmp_path / "corpus"], store=store)
 
 

@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from assistant.chunking import article_of, chunk_ids
 from assistant.corpus.files import one_line
 from assistant.store.filters import ChunkFilter
-from assistant.store.records import RecordStore
 from assistant.store.vectors import MissingIds, StoredChunk, VectorStore, where_of
+
+if TYPE_CHECKING:
+    from assistant.store.opening import Records
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ ID_CAP = 50_000
 @dataclass
 class DenseSearch:
     vectors: VectorStore
-    records: RecordStore
+    records: Records
     wide: ClassVar[int] = WIDE
     id_cap: ClassVar[int] = ID_CAP
 

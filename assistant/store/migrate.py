@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 
-from assistant.locks import writer_lock
 from assistant.store.opening import Stores
 from assistant.store.types import RECORD_DEFAULTS
 from assistant.store.vectors import VectorStore
@@ -20,7 +19,7 @@ def migrate(stores: Stores) -> None:
     legacy, failed = f"{name}_articles", f"{name}_failed"
     if legacy not in names:
         return
-    with writer_lock(stores.lock_path):
+    with stores.writer():
         if stores.records.count() == 0:
             _import_legacy(stores, legacy, failed if failed in names else "")
         for old in (legacy, failed):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from assistant.damage import Finding, fatal, move_aside, reason
 from assistant.locks import writer_lock
 from assistant.settings import Settings, StoreMode
 from assistant.store.lexical import LEXICAL_VERSION, LexicalStore
+from assistant.store.postgres.lexical import PgLexicalStore
+from assistant.store.postgres.records import PgRecordStore
 from assistant.store.records import RecordStore
 from assistant.store.types import EmbeddingMismatch, chunker_tag
 from assistant.store.vectors import VectorStore
@@ -25,6 +28,9 @@ from assistant.store.vectors import VectorStore
 log = logging.getLogger(__name__)
 
 ClientFactory = Callable[[Settings], Any]
+# The records and the lexical index: files of the index folder, or PostgreSQL's (cluster mode).
+Records = RecordStore | PgRecordStore
+Lexical = LexicalStore | PgLexicalStore
 # Stored vectors searched for themselves when the vectors are opened (`assistant check`: more).
 PROBES_AT_OPEN = 3
 
@@ -43,6 +49,13 @@ def where_of(settings: Settings) -> str:
     s = settings.store
     if s.mode == StoreMode.SERVER:
         return f"the Chroma server at {s.host}:{s.port} (collection {s.collection!r})"
+    if s.mode == StoreMode.CLUSTER:
+        from assistant.store.postgres.database import describe
+
+        return (
+            f"{describe(s.database_url)} and the Chroma server at {s.host}:{s.port} "
+            f"(collection {s.collection!r})"
+        )
     return str(Path(settings.index_dir).resolve())
 
 
@@ -51,8 +64,8 @@ class Stores:
     """The three stores of one index, opened and checked."""
 
     settings: Settings
-    records: RecordStore
-    lexical: LexicalStore
+    records: Records
+    lexical: Lexical
     vectors: VectorStore
     client: Any
     lock_path: Path
@@ -60,6 +73,12 @@ class Stores:
     lexical_failed: str = ""  # why a read of the lexical index failed since it was opened
     make_client: ClientFactory | None = None
     vectors_file: tuple[int, int] | None = None  # the local vectors file (device, inode) when opened
+    # The one-writer-at-a-time lock: an flock on lock_path (one machine), or PostgreSQL's advisory lock
+    # (cluster mode).
+    lock: Callable[[], AbstractContextManager[None]] | None = None
+
+    def writer(self) -> AbstractContextManager[None]:
+        return self.lock() if self.lock is not None else writer_lock(self.lock_path)
 
     def vectors_replaced(self) -> bool:
         """Whether the local vectors folder was deleted or replaced since it was opened (an operator,
@@ -118,6 +137,8 @@ def open_stores(
 ) -> Stores:
     """Opens (and heals) the stores. ``client``: a Chroma client already made (tests); else
     ``make_client(settings)`` makes it, again after the local vectors folder is moved aside."""
+    if settings.store.mode == StoreMode.CLUSTER:
+        return _open_cluster(settings, embedding_model, client, make_client)
     name = settings.store.collection
     folder = Path(settings.index_dir)
     found: list[Finding] = []
@@ -133,6 +154,38 @@ def open_stores(
     if make_client is not None and settings.store.mode == StoreMode.LOCAL:
         stores.vectors_file = _identity(settings)
     return stores
+
+
+def _open_cluster(
+    settings: Settings, embedding_model: str, client: Any, make_client: ClientFactory | None
+) -> Stores:
+    """Cluster mode: records and the lexical index in PostgreSQL, vectors in a Chroma server; nothing in
+    the index folder (processes on several machines share no files)."""
+    from functools import partial
+
+    from assistant.store.postgres.database import Database
+    from assistant.store.postgres.locks import advisory_lock
+
+    s = settings.store
+    db = Database(s.database_url, s.pool_size)
+    records = PgRecordStore(db, s.collection)
+    lexical = PgLexicalStore(db, s.collection)
+    found: list[Finding] = []
+    lock = partial(advisory_lock, db, f"news-assistant:writer:{s.collection}")
+    client, vectors = _open_vectors(settings, embedding_model, client, make_client, records, Path(), found)
+    for f in found:
+        log.warning("%s", f.line())
+    return Stores(
+        settings,
+        records,
+        lexical,
+        vectors,
+        client,
+        Path(),
+        found,
+        make_client=make_client,
+        lock=lock,
+    )
 
 
 def _identity(settings: Settings) -> tuple[int, int]:
@@ -181,7 +234,7 @@ def _open_vectors(
     embedding_model: str,
     client: Any,
     make_client: ClientFactory | None,
-    records: RecordStore,
+    records: Records,
     lock_path: Path,
     found: list[Finding],
 ) -> tuple[Any, VectorStore]:
@@ -211,7 +264,7 @@ def _try_vectors(
     meta: dict[str, str],
     client: Any,
     make_client: ClientFactory | None,
-    records: RecordStore,
+    records: Records,
 ) -> tuple[Any, VectorStore, str]:
     """The vectors opened (with ``client``, else a new one) and searched: (client, store, "" or what is
     wrong). Raises when they cannot be opened at all."""
@@ -231,7 +284,7 @@ def _move_vectors_aside(
     settings: Settings,
     meta: dict[str, str],
     make_client: ClientFactory | None,
-    records: RecordStore,
+    records: Records,
     lock_path: Path,
     problem: str,
     found: list[Finding],
@@ -281,7 +334,7 @@ def _forget_clients(path: Path) -> None:
             log.debug("stopping the Chroma system of %s failed", key, exc_info=True)
 
 
-def search_problem(vectors: VectorStore, records: RecordStore, probes: int) -> str:
+def search_problem(vectors: VectorStore, records: Records, probes: int) -> str:
     """ "" when stored vectors are found by a search for themselves, else what is wrong. Chroma serves
     ids and counts from its SQLite file and searches its HNSW files: a lost or garbled HNSW file
     answers with too few or wrong neighbours, silently."""
@@ -302,7 +355,7 @@ def search_problem(vectors: VectorStore, records: RecordStore, probes: int) -> s
     return ""
 
 
-def _sample_ids(records: RecordStore, probes: int) -> list[str]:
+def _sample_ids(records: Records, probes: int) -> list[str]:
     try:
         rows = records.sample(probes)
     except Exception:  # noqa: BLE001 - the records' own check reports them

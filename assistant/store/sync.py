@@ -31,12 +31,10 @@ from typing import Any
 
 from assistant.chunking import Chunk, chunk_article, chunk_ids
 from assistant.corpus.files import Article, ArticleError, Failure, check_text_size, load_paths, one_line
-from assistant.locks import writer_lock
 from assistant.providers import SentenceEmbedder
 from assistant.store.health import Depth, Health, check
-from assistant.store.lexical import LexicalDoc, LexicalStore
-from assistant.store.opening import Stores
-from assistant.store.records import RecordStore
+from assistant.store.lexical import LexicalDoc
+from assistant.store.opening import Lexical, Records, Stores
 from assistant.store.repair import Repair
 from assistant.store.types import (
     FaultHook,
@@ -106,7 +104,7 @@ class Syncer:
         self.repairs: list[tuple[str, list[str]]] = []  # (when, what) of each finished sync that repaired
 
     @property
-    def records(self) -> RecordStore:
+    def records(self) -> Records:
         return self.stores.records
 
     @property
@@ -114,7 +112,7 @@ class Syncer:
         return self.stores.vectors
 
     @property
-    def lexical(self) -> LexicalStore:
+    def lexical(self) -> Lexical:
         return self.stores.lexical
 
     def where(self) -> str:
@@ -141,7 +139,7 @@ class Syncer:
 
     def rebuild(self) -> None:
         """Drops everything; the next sync embeds every article again (from the folders alone)."""
-        with self._lock, writer_lock(self.stores.lock_path):
+        with self._lock, self.stores.writer():
             self.vectors.drop()
             self.records.clear()
             self.lexical.clear()
@@ -155,7 +153,7 @@ class Syncer:
     ) -> SyncReport:
         """Brings the index in step with these files and folders (after repairing what the health check
         finds: ``depth`` "deep" is `assistant check --repair`)."""
-        with self._lock, writer_lock(self.stores.lock_path):
+        with self._lock, self.stores.writer():
             try:
                 if self.stores.vectors_replaced():
                     self.stores.reopen_vectors()
