@@ -23,6 +23,20 @@ run-server: setup  ## like run, with the vectors in a `chroma run` server (start
 	ASSISTANT_STORE__PORT=$(CHROMA_PORT) $(PY) -m assistant.cli store-server --background
 	ASSISTANT_STORE__MODE=server ASSISTANT_STORE__PORT=$(CHROMA_PORT) $(PY) app.py --port $(PORT)
 
+# A cluster on this one machine, for trying it: a PostgreSQL of its own (assistant db-server), a Chroma
+# server, one ingest worker (log in index/worker.log; stop it with `pkill -f "assistant.cli worker"`) and
+# the page; seeds/ is queued for the worker. Several machines: README, "Several machines".
+PG_PORT ?= 5433
+CLUSTER_ENV = ASSISTANT_STORE__MODE=cluster ASSISTANT_STORE__PORT=$(CHROMA_PORT) \
+	ASSISTANT_STORE__DATABASE_URL=postgresql://news@127.0.0.1:$(PG_PORT)/postgres
+run-cluster: setup postgres  ## like run, as a one-machine cluster (PostgreSQL, Chroma server, worker, page)
+	@$(MAKE) --no-print-directory llm || echo ">> The local LLM could not be set up; the app answers with quotes only." >&2
+	$(PY) -m assistant.cli db-server --port $(PG_PORT)
+	ASSISTANT_STORE__PORT=$(CHROMA_PORT) $(PY) -m assistant.cli store-server --background
+	$(CLUSTER_ENV) $(PY) -m assistant.cli enqueue seeds
+	$(CLUSTER_ENV) nohup $(PY) -m assistant.cli worker >> index/worker.log 2>&1 &
+	$(CLUSTER_ENV) $(PY) app.py --port $(PORT)
+
 test: setup llm browser postgres  ## set up (once) and run every test
 	$(PY) -m pytest
 

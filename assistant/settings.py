@@ -157,6 +157,8 @@ class UISettings(BaseModel):
     username: str = ""
     password: str = ""
     max_upload_bytes: int = 5_000_000
+    # Cluster mode: how long the page waits for a worker to index what it queued (then says it is queued).
+    job_wait_s: float = Field(default=120.0, ge=0)
     # Host header values the page answers to, besides the bound host and localhost/127.0.0.1 (DNS
     # rebinding: a web page must not drive this app through a name that resolves to 127.0.0.1).
     allowed_hosts: list[str] = Field(default_factory=list)

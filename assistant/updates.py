@@ -48,6 +48,30 @@ class Updater:
         self._feeds_unsynced = False
         self._poll_lock = threading.Lock()
 
+    @property
+    def cluster(self) -> bool:
+        """Cluster mode: the page queues what it is given for the ingest workers (assistant/worker.py)
+        instead of syncing in its own process."""
+        return self.assistant.index.stores.database is not None
+
+    def submit(self, docs: dict[str, str] | None = None, wait_s: float | None = None) -> str:
+        """Cluster mode: keeps these texts (name → text) in PostgreSQL, queues their sync (every kept
+        document's when docs is None), and waits up to wait_s (ui.job_wait_s) for a worker; one line."""
+        from assistant.store.postgres.jobs import DOCUMENTS
+        from assistant.worker import enqueue_documents, job_line, queue_of
+
+        queue = queue_of(self.assistant)
+        if docs is None:
+            names = sorted(queue.documents())
+            if not names:
+                return "Nothing is kept to index: upload articles or fetch a page."
+            job = queue.enqueue(DOCUMENTS, {"names": names})
+        else:
+            job = enqueue_documents(self.assistant, docs)
+        wait = self.settings.ui.job_wait_s if wait_s is None else wait_s
+        state = queue.wait(job, wait) if wait > 0 else queue.state(job)
+        return job_line(state)
+
     def folders(self) -> list[Path]:
         """The folders the index is a function of: corpus_dirs and the upload folder (created)."""
         upload = Path(self.settings.upload_dir)

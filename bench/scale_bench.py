@@ -86,12 +86,26 @@ def source_chunks(split: Path, index_dir: Path) -> dict[str, Any]:
     return {"got": got, "manifest": manifest, "texts": texts}
 
 
+def lexical_docs_of(ids: list[str], docs: list[str], metas: list[dict[str, Any]]) -> list[Any]:
+    """The lexical entries of stored chunks (ids, texts and metadata as the vectors hold them)."""
+    from assistant.store.lexical import LexicalDoc
+    from assistant.store.types import embed_text
+
+    return [
+        LexicalDoc(
+            cid,
+            m["article_id"],
+            embed_text(m.get("title", ""), d),
+            int(m.get("published", 0)),
+            m.get("source", ""),
+        )
+        for cid, d, m in zip(ids, docs, metas)
+    ]
+
+
 def fill(index: Any, src: dict[str, Any], n_chunks: int, batch: int = 5000) -> float:
     """Copies the source chunks into the index until it holds n_chunks; returns seconds."""
     import numpy as np
-
-    from assistant.store.lexical import LexicalDoc
-    from assistant.store.types import embed_text
 
     got = src["got"]
     # article by article, so that a last, partial copy holds whole articles (their records' chunk
@@ -125,18 +139,7 @@ def fill(index: Any, src: dict[str, Any], n_chunks: int, batch: int = 5000) -> f
         for i in range(0, take, batch):
             sl = slice(i, i + batch)
             index.stores.vectors.upsert(c_ids[sl], vecs[sl].tolist(), c_docs[sl], c_metas[sl])
-            index.stores.lexical.add(
-                [
-                    LexicalDoc(
-                        cid,
-                        m["article_id"],
-                        embed_text(m.get("title", ""), d),
-                        int(m.get("published", 0)),
-                        m.get("source", ""),
-                    )
-                    for cid, d, m in zip(c_ids[sl], c_docs[sl], c_metas[sl])
-                ]
-            )
+            index.stores.lexical.add(lexical_docs_of(c_ids[sl], c_docs[sl], c_metas[sl]))
         arts = {m["article_id"] for m in c_metas}
         records = {}
         for aid in arts:

@@ -1,4 +1,5 @@
-"""Command line: `assistant index | stats | check | ask | chat | eval | serve | feeds | watch | store-server`.
+"""Command line: `assistant index | stats | check | ask | chat | eval | serve | feeds | watch | store-server |
+worker | enqueue | db-server`.
 
 Answers and JSON go to stdout; progress and diagnostics to stderr.
 """
@@ -165,10 +166,15 @@ def ask(
     assistant = build(make_settings(index_dir, backend), with_llm=True)
     if assistant.index.stats()["articles"] == 0:
         fail("the index is empty: run `assistant index [PATH]` first")
-    if as_json:
-        answer = assistant.ask(question, today=parse_day(day), filters=filters)
-    else:
-        answer = _stream_answer(assistant, question, [], parse_day(day), filters)
+    from assistant.damage import StoreUnavailable
+
+    try:
+        if as_json:
+            answer = assistant.ask(question, today=parse_day(day), filters=filters)
+        else:
+            answer = _stream_answer(assistant, question, [], parse_day(day), filters)
+    except StoreUnavailable as e:  # cluster mode: the database went away after the index was opened
+        fail(str(e))
     if as_json:
         d = answer.to_dict()
         typer.echo(
@@ -360,6 +366,7 @@ def serve(
     serve_ui(settings)
 
 
+from assistant.cli.cluster import db_server, enqueue, worker  # noqa: E402
 from assistant.cli.feeds import feeds_app, watch  # noqa: E402 - the commands register on `app`
 from assistant.cli.health import check  # noqa: E402
 from assistant.cli.store import store_server  # noqa: E402
@@ -368,6 +375,9 @@ app.add_typer(feeds_app, name="feeds")
 app.command()(watch)
 app.command("store-server")(store_server)
 app.command()(check)
+app.command()(worker)
+app.command()(enqueue)
+app.command("db-server")(db_server)
 
 
 def run() -> None:

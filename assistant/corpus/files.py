@@ -198,7 +198,7 @@ def _make(
     )
 
 
-def _read_text(path: Path, max_bytes: int) -> str:
+def read_text(path: Path, max_bytes: int) -> str:
     """The file's text, read through ``path`` (a real path: no symbolic link is followed)."""
     try:
         st = path.stat()
@@ -527,7 +527,6 @@ def load_file(
     ArticleErrors; anything else (RecursionError, MemoryError, …) is left to the caller (load_paths)."""
     limits = limits or CorpusSettings()
     label = origin or rel
-    suffix = path.suffix.lower()
     try:
         bad_type = _suffix_error(path)
         real = _real_target(path, root or path.parent)
@@ -535,7 +534,26 @@ def load_file(
             return
         if bad_type is not None:
             raise bad_type
-        content = _read_text(real, max_bytes)
+        content = read_text(real, max_bytes)
+    except ArticleError as e:
+        yield label, e
+        return
+    yield from parse_content(path, content, rel, limits, origin=origin)
+
+
+def parse_content(
+    path: Path, content: str, rel: str, limits: CorpusSettings | None = None, *, origin: str = ""
+) -> Iterator[tuple[str, Article | ArticleError]]:
+    """(label, article or error) for every article of a file's content, by the file's suffix (a
+    file read from a folder, or a document kept in PostgreSQL by the cluster mode)."""
+    limits = limits or CorpusSettings()
+    label = origin or rel
+    suffix = path.suffix.lower()
+    try:
+        if not content.strip():
+            raise ArticleError("empty file")
+        if "\x00" in content:
+            raise ArticleError("binary file (contains NUL bytes), not a text article")
         if suffix in (".json", ".jsonl"):
             # all of a file's records, or none: a file-wide error (too many records) comes first
             items = list(parse_records(path, content, rel, limits=limits, origin=origin))
@@ -546,6 +564,9 @@ def load_file(
         elif suffix in (".md", ".markdown"):
             art = parse_markdown(path, content, rel, limits=limits, origin=origin)
         else:
+            bad_type = _suffix_error(path)
+            if bad_type is not None:
+                raise bad_type
             art = parse_html(path, content, rel, limits=limits, origin=origin)
     except ArticleError as e:
         yield label, e

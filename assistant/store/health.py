@@ -158,7 +158,7 @@ def check(stores: Stores, depth: Depth = "counts") -> Health:
         if problem:
             h.found.append(
                 Finding(
-                    "lexical index", str(stores.lexical_path()), problem, "run `assistant check --repair`"
+                    "lexical index", stores.lexical_where(), problem, "run `assistant check --repair`"
                 )
             )
         problem = search_problem(stores.vectors, records, DEEP_PROBES)

@@ -98,6 +98,10 @@ class Index:
     ) -> SyncReport:
         return self.writer.sync(paths, progress, depth)
 
+    def ingest(self, articles: list[Article], progress: ProgressFn | None = None) -> SyncReport:
+        """Adds or updates these articles, each under its own lock (the cluster's ingest workers)."""
+        return self.writer.ingest(articles, progress)
+
     def rebuild(self) -> None:
         self.writer.rebuild()
 

@@ -76,9 +76,16 @@ class Stores:
     # The one-writer-at-a-time lock: an flock on lock_path (one machine), or PostgreSQL's advisory lock
     # (cluster mode).
     lock: Callable[[], AbstractContextManager[None]] | None = None
+    # What a writer of some articles holds (Syncer.ingest): the writer's lock (one machine), or the
+    # writer's lock shared and each article's own (cluster mode: workers write different articles at once).
+    article_lock: Callable[[list[str]], AbstractContextManager[None]] | None = None
+    database: Any = None  # cluster mode: the PostgreSQL database (store/postgres/database.py)
 
     def writer(self) -> AbstractContextManager[None]:
         return self.lock() if self.lock is not None else writer_lock(self.lock_path)
+
+    def writing(self, article_ids: list[str]) -> AbstractContextManager[None]:
+        return self.article_lock(article_ids) if self.article_lock is not None else self.writer()
 
     def vectors_replaced(self) -> bool:
         """Whether the local vectors folder was deleted or replaced since it was opened (an operator,
@@ -105,6 +112,11 @@ class Stores:
 
     def lexical_path(self) -> Path:
         return lexical_path(self.settings)
+
+    def lexical_where(self) -> str:
+        """Where the lexical index is, for a finding: its folder, or PostgreSQL (cluster mode)."""
+        lexical = self.lexical
+        return lexical.where if isinstance(lexical, PgLexicalStore) else str(self.lexical_path())
 
     def replace_failed_lexical(self) -> None:
         """A lexical index that failed while it was read is moved aside and started afresh (the caller
@@ -164,14 +176,16 @@ def _open_cluster(
     from functools import partial
 
     from assistant.store.postgres.database import Database
-    from assistant.store.postgres.locks import advisory_lock
+    from assistant.store.postgres.locks import advisory_lock, ingest_locks
 
     s = settings.store
     db = Database(s.database_url, s.pool_size)
     records = PgRecordStore(db, s.collection)
     lexical = PgLexicalStore(db, s.collection)
     found: list[Finding] = []
-    lock = partial(advisory_lock, db, f"news-assistant:writer:{s.collection}")
+    writer = f"news-assistant:writer:{s.collection}"
+    lock = partial(advisory_lock, db, writer)
+    article_lock = partial(ingest_locks, db, writer, prefix=f"news-assistant:article:{s.collection}:")
     client, vectors = _open_vectors(settings, embedding_model, client, make_client, records, Path(), found)
     for f in found:
         log.warning("%s", f.line())
@@ -185,6 +199,8 @@ def _open_cluster(
         found,
         make_client=make_client,
         lock=lock,
+        article_lock=article_lock,
+        database=db,
     )
 
 

@@ -111,6 +111,12 @@ class RecordStore(SQLiteFile):
             rows += self._rows(f"SELECT {columns} FROM articles WHERE id IN ({marks})", part)
         return rows
 
+    def manifest_of(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """id → record (without the text) of the articles with these ids that are indexed."""
+        return {
+            r[0]: dict(zip(RECORD_FIELDS, r[1:])) for r in self._in(f"id, {', '.join(RECORD_FIELDS)}", ids)
+        }
+
     def texts(self, ids: Iterable[str]) -> dict[str, str]:
         """id → text of the articles with these ids that are indexed."""
         return {str(r[0]): str(r[1]) for r in self._in("id, text", ids)}

@@ -24,7 +24,8 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,10 @@ class _Run:
     repairs: set[str]  # articles re-embedded from their records (counted as repaired, not updated)
     total: int = 0
     done: int = 0
+    # Held while a group's chunks and records are written: nothing in a full sync (it holds the writer's
+    # lock throughout); the articles' own locks in an ingest (Syncer.ingest).
+    guard: Callable[[list[str]], AbstractContextManager[None]] | None = None
+    fingerprints: dict[str, str] = field(default_factory=dict)  # an ingest's articles: their new fingerprint
 
     def advance(self, n: int) -> None:
         self.done = min(self.total, self.done + n)
@@ -167,6 +172,35 @@ class Syncer:
             if found:
                 self.repairs = [*self.repairs[-9:], (datetime.now().strftime("%H:%M"), found)]
             return report
+
+    def ingest(self, articles: list[Article], progress: ProgressFn | None = None) -> SyncReport:
+        """Adds or updates these articles (nothing is removed, nothing else repaired): the ingest
+        workers' sync. The embedding needs no lock; each group's write holds its articles' locks
+        (Stores.writing), so that workers on several machines write different articles at once. An
+        article another worker wrote meanwhile is found by its fingerprint and left as it is."""
+        t0 = time.perf_counter()
+        report = SyncReport()
+        ids = list(dict.fromkeys(a.id for a in articles))
+        latest = {a.id: a for a in articles}  # the last of two articles of one id wins, as in a file
+        known = self.records.manifest_of(ids)
+        failures = {aid: rec for aid, rec in self.records.failures().items() if aid in latest}
+        todo: list[Article] = []
+        for aid in ids:
+            art = latest[aid]
+            fp = self._fingerprint(art)
+            old, rec = known.get(aid), failures.get(aid)
+            if old is not None and old.get("fingerprint") == fp:
+                report.unchanged += 1
+            elif rec is not None and rec.get("fingerprint") == fp and not _store_failure(rec):
+                error = f"{rec.get('error', 'failed')} (not retried until the file changes)"
+                report.failed.append(Failure(str(rec.get("origin") or aid), error))
+            else:
+                todo.append(art)
+        run = _Run(report, known, failures, set(known), progress, repairs=set(), guard=self.stores.writing)
+        run.fingerprints = {a.id: self._fingerprint(a) for a in todo}
+        report.chunks_embedded = self._embed_articles(todo, run)
+        report.seconds = time.perf_counter() - t0
+        return report
 
     def _health(self, depth: Depth) -> Health:
         """The quick check; when it finds something, the full one: ids after a killed sync (its cause is
@@ -368,6 +402,43 @@ class Syncer:
             if len(group) > 1:
                 return sum(self._commit_safely([item], run) for item in group)
             self._article_failed(group[0][0], "embedded", e, run, probe=self._probe_embedder)
+            return 0
+        with run.guard([a.id for a, _ in group]) if run.guard else nullcontext():
+            group, vectors = self._still_to_write(group, vectors, run)
+            return self._commit_embedded(group, vectors, run)
+
+    def _still_to_write(
+        self, group: list[tuple[Article, list[Chunk]]], vectors: list[list[float]], run: _Run
+    ) -> tuple[list[tuple[Article, list[Chunk]]], list[list[float]]]:
+        """In an ingest, under the articles' locks: their records as they are now (another worker may
+        have written them since they were read); an article already stored with the fingerprint it has
+        now is left out (with its vectors)."""
+        if run.guard is None:
+            return group, vectors
+        ids = [a.id for a, _ in group]
+        now = self.records.manifest_of(ids)
+        for aid in ids:
+            if aid in now:
+                run.manifest[aid] = now[aid]
+                run.existed.add(aid)
+            else:
+                run.manifest.pop(aid, None)
+        kept: list[tuple[Article, list[Chunk]]] = []
+        kept_vectors: list[list[float]] = []
+        at = 0
+        for art, chunks in group:
+            part, at = vectors[at : at + len(chunks)], at + len(chunks)
+            if now.get(art.id, {}).get("fingerprint") == run.fingerprints.get(art.id):
+                run.report.unchanged += 1
+                continue
+            kept.append((art, chunks))
+            kept_vectors += part
+        return kept, kept_vectors
+
+    def _commit_embedded(
+        self, group: list[tuple[Article, list[Chunk]]], vectors: list[list[float]], run: _Run
+    ) -> int:
+        if not group:
             return 0
         try:
             self._commit_group(group, vectors, run.manifest)

@@ -47,6 +47,13 @@ class SyncReport:
         d["seconds"] = round(self.seconds, 3)
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SyncReport:
+        """A report as to_dict wrote it (a job's result, read back from PostgreSQL)."""
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__ and k != "failed"}
+        failed = [Failure(str(f.get("path", "")), str(f.get("error", ""))) for f in d.get("failed", [])]
+        return cls(**known, failed=failed)
+
     @property
     def ok(self) -> bool:
         return not self.failed

@@ -64,6 +64,8 @@ class AddArticlesPanel:
             shutil.copyfile(src, target)
             saved.append(target.name)
             new.append(target)
+        if self.ctx.updater.cluster:
+            return self._queued(new, saved, problems)
         line = self.sync_all(progress) if saved else "Nothing was added."
         # A new file that failed as a whole is not kept: it would only fail again at every sync.
         failed_whole = {f.path: f.error for f in self.last_failed}
@@ -98,24 +100,63 @@ class AddArticlesPanel:
             return str(e), self.ctx.status.line()
         except ArticleError as e:
             return f"{url}: {e}", self.ctx.status.line()
+        if self.ctx.updater.cluster:
+            line = self._submit({f"fetched/{saved.path.name}": saved.path.read_text(encoding="utf-8")})
+            return f"Fetched “{saved.title}”. {line}", self.ctx.status.line()
         return f"Fetched “{saved.title}”. " + self.sync_all(progress), self.ctx.status.line()
+
+    def _submit(self, docs: dict[str, str] | None) -> str:
+        """Cluster mode: the texts kept in PostgreSQL and queued for the workers; one line, never raises."""
+
+        def queue() -> str:
+            line = self.ctx.updater.submit(docs)
+            return line[:1].upper() + line[1:] + "."
+
+        return self._said(queue, "Could not queue it")
+
+    def _said(self, work: Any, failed: str) -> str:
+        """``work()``'s line, or what failed; the status line and the article list updated; never raises
+        (the page keeps serving what is indexed)."""
+        try:
+            line = str(work())
+            self.ctx.status.sync_ok()
+            return line
+        except Exception as e:  # noqa: BLE001 - the page keeps serving what is indexed
+            log.exception("%s", failed)
+            self.ctx.status.sync_failed(f"{type(e).__name__}: {str(e)[:200]}")
+            return f"{failed} ({type(e).__name__}: {str(e)[:200]}); what was indexed before is still there."
+        finally:
+            self.ctx.articles.changed()
+
+    def _queued(self, new: list[Path], saved: list[str], problems: list[str]) -> tuple[str, str]:
+        """Cluster mode's upload: the saved files' texts queued for the workers (the files, in this
+        process's own folder, are not kept: the texts are PostgreSQL's)."""
+        from assistant.corpus import ArticleError
+        from assistant.corpus.files import read_text
+
+        docs: dict[str, str] = {}
+        for target in new:
+            try:
+                docs[f"uploads/{target.name}"] = read_text(target, self.ctx.settings.max_file_bytes)
+            except ArticleError as e:
+                problems.append(f"{target.name}: {e}")
+            target.unlink(missing_ok=True)
+        prefix = f"Saved {', '.join(saved)}. " if docs else ""
+        line = self._submit(docs) if docs else "Nothing was added."
+        if problems:
+            prefix += "Refused: " + "; ".join(problems) + ". "
+        return prefix + line, self.ctx.status.line()
 
     def reindex(self, progress: Any = None) -> tuple[str, str]:
         return self.sync_all(progress), self.ctx.status.line()
 
     def sync_all(self, progress: Any = None) -> str:
         """Syncs every folder (waiting for a sync that the watcher or the feed poller is running): one
-        line for the person; never raises (a failed sync is said, and the page serves what is indexed)."""
-        try:
-            line = self._sync(progress)
-            self.ctx.status.sync_ok()
-            return line
-        except Exception as e:  # noqa: BLE001 - the page keeps serving what is indexed
-            log.exception("re-index failed")
-            self.ctx.status.sync_failed(f"{type(e).__name__}: {str(e)[:200]}")
-            return f"Re-index failed ({type(e).__name__}: {str(e)[:200]}); what was indexed before is still there."
-        finally:
-            self.ctx.articles.changed()
+        line for the person; never raises (a failed sync is said, and the page serves what is indexed).
+        In cluster mode: every kept document queued again for the workers."""
+        if self.ctx.updater.cluster:
+            return self._submit(None)
+        return self._said(lambda: self._sync(progress), "Re-index failed")
 
     def _sync(self, progress: Any = None) -> str:
         report = self.ctx.updater.sync(progress=self.ctx.progress(progress))

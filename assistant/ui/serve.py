@@ -82,12 +82,15 @@ def serve(settings: Settings) -> None:
     assistant.index.embedder.embed_query("warm up")  # load the embedding model before the first question
     for problem in assistant.index.problems():
         print(f"found: {problem}", file=sys.stderr)
-    if assistant.index.opened.sound:
+    if updater.cluster:  # the workers sync; this page answers and queues what it is given
+        print(f"cluster mode: {assistant.index.where()}; uploads are queued for the workers", file=sys.stderr)
+    elif assistant.index.opened.sound:
         startup_sync(app)
     else:  # a repair may take long (re-embedding): the page serves what is sound meanwhile
         threading.Thread(target=startup_sync, args=(app,), name="startup-repair", daemon=True).start()
     print(f"answerer: {assistant.backend_label}", file=sys.stderr)
-    background.start()  # the folder watcher and the feed poller (which polls at once, then every interval)
+    if not updater.cluster:
+        background.start()  # the folder watcher and the feed poller (which polls at once, then every interval)
     try:
         app.launch()
     finally:

@@ -78,6 +78,27 @@ MIGRATIONS: tuple[str, ...] = (
         n_terms BIGINT NOT NULL
     );
     """,
+    """
+    CREATE TABLE IF NOT EXISTS jobs (
+        id BIGSERIAL PRIMARY KEY,
+        coll TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        payload JSONB NOT NULL,
+        state TEXT NOT NULL DEFAULT 'queued',
+        created TIMESTAMPTZ NOT NULL DEFAULT now(),
+        finished TIMESTAMPTZ,
+        worker TEXT NOT NULL DEFAULT '',
+        result JSONB
+    );
+    CREATE INDEX IF NOT EXISTS jobs_queued ON jobs (coll, id) WHERE state = 'queued';
+    CREATE TABLE IF NOT EXISTS documents (
+        coll TEXT NOT NULL,
+        name TEXT NOT NULL,
+        text TEXT NOT NULL,
+        added TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (coll, name)
+    );
+    """,
 )
 _MIGRATE_LOCK = "news-assistant:schema"
 

@@ -36,3 +36,26 @@ def advisory_lock(
         yield
     finally:
         conn.close()  # ends the session, and with it the lock
+
+
+@contextmanager
+def ingest_locks(db: Database, writer: str, article_ids: list[str], prefix: str) -> Iterator[None]:
+    """What a worker holds while it writes some articles: the writer's lock shared (a full sync or
+    repair, which holds it alone, waits for the workers, and they for it) and each article's own lock
+    (two workers write different articles at once; the same article one after the other). Taken in
+    one order, so two workers never wait for each other in a circle; released with the connection."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(db.url, autocommit=True, connect_timeout=max(1, int(db.timeout_s)))
+    except psycopg.Error as e:
+        raise db.unavailable(e) from None
+    try:
+        conn.execute("SELECT pg_advisory_lock_shared(hashtextextended(%s, 0))", (writer,))
+        for aid in sorted(set(article_ids)):
+            conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (prefix + aid,))
+        yield
+    except psycopg.OperationalError as e:
+        raise db.unavailable(e) from None
+    finally:
+        conn.close()

@@ -77,6 +77,9 @@ class PgRecordStore:
             f"SELECT {columns} FROM articles WHERE coll = %s AND id = ANY(%s)", (self.coll, list(ids))
         )
 
+    def manifest_of(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        return {r[0]: dict(zip(RECORD_FIELDS, r[1:])) for r in self._in(f"id, {_COLS}", ids)}
+
     def texts(self, ids: Iterable[str]) -> dict[str, str]:
         return {str(r[0]): str(r[1]) for r in self._in("id, text", ids)}
 

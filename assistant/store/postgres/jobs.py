@@ -1,0 +1,148 @@
+"""Jobs and documents in PostgreSQL, for the cluster mode's ingest workers (assistant/worker.py).
+
+A page (or `assistant enqueue`) keeps an uploaded or fetched article's text as a document and queues a
+job; any number of workers, on any machines, take jobs with ``SELECT … FOR UPDATE SKIP LOCKED``. A worker
+holds its job's row lock in an open transaction while it works and marks it done in that transaction:
+a worker that dies mid-job loses its connection, PostgreSQL rolls the transaction back, and the job is
+queued again for another worker (the sync it had begun is safe to redo: store/sync.py)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.store.postgres.database import Database
+
+# Job kinds
+DOCUMENTS = "documents"  # payload {"names": [...]}: these documents synced (added or changed)
+FOLDERS = "folders"  # payload {"paths": [...]}: these folders of the worker's machine synced
+KINDS = (DOCUMENTS, FOLDERS)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class JobState:
+    id: int
+    kind: str
+    state: str  # queued, done, failed
+    worker: str
+    result: dict[str, Any] | None
+
+
+class JobQueue:
+    def __init__(self, db: Database, collection: str) -> None:
+        self.db = db
+        self.coll = collection
+        self._results: dict[int, dict[str, Any]] = {}
+
+    # ---- documents -------------------------------------------------------------------------------
+
+    def put_documents(self, docs: dict[str, str]) -> None:
+        """Keeps these texts (name → text), replacing a document of the same name. A text PostgreSQL
+        cannot hold (NUL characters: a binary file) is refused before anything is kept."""
+        if not docs:
+            return
+        for name, text in docs.items():
+            if "\x00" in text or "\x00" in name:
+                raise ValueError(f"{name}: binary file (contains NUL bytes), not a text article")
+        with self.db.transaction() as db, db.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO documents (coll, name, text) VALUES (%s, %s, %s)"
+                " ON CONFLICT (coll, name) DO UPDATE SET text = EXCLUDED.text, added = now()",
+                [(self.coll, n, t) for n, t in docs.items()],
+            )
+
+    def documents(self, names: list[str] | None = None) -> dict[str, str]:
+        """name → text of these documents (every document when names is None)."""
+        if names is None:
+            rows = self.db.rows(
+                "SELECT name, text FROM documents WHERE coll = %s ORDER BY name", (self.coll,)
+            )
+        else:
+            rows = self.db.rows(
+                "SELECT name, text FROM documents WHERE coll = %s AND name = ANY(%s) ORDER BY name",
+                (self.coll, names),
+            )
+        return {str(n): str(t) for n, t in rows}
+
+    def delete_documents(self, names: list[str]) -> None:
+        with self.db.transaction() as db:
+            db.execute("DELETE FROM documents WHERE coll = %s AND name = ANY(%s)", (self.coll, names))
+
+    # ---- jobs ------------------------------------------------------------------------------------
+
+    def enqueue(self, kind: str, payload: dict[str, Any]) -> int:
+        if kind not in KINDS:
+            raise ValueError(f"unknown job kind {kind!r}")
+        rows = self.db.rows(
+            "INSERT INTO jobs (coll, kind, payload) VALUES (%s, %s, %s) RETURNING id",
+            (self.coll, kind, json.dumps(payload)),
+        )
+        return int(rows[0][0])
+
+    @contextmanager
+    def take(self, worker: str) -> Iterator[Job | None]:
+        """The oldest queued job no other worker holds (None when there is none), locked for the block;
+        marked done (or failed, with the error) when the block ends. The job's result is what the
+        block sets with ``finish``."""
+        with self.db.transaction() as db:
+            row = db.execute(
+                "SELECT id, kind, payload FROM jobs WHERE coll = %s AND state = 'queued'"
+                " ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1",
+                (self.coll,),
+            ).fetchone()
+            if row is None:
+                yield None
+                return
+            job = Job(int(row[0]), str(row[1]), dict(row[2]))
+            self._results[job.id] = {}
+            error: Exception | None = None
+            try:
+                yield job
+            except Exception as e:  # noqa: BLE001 - recorded as the job's failure, raised below
+                error = e
+            result = self._results.pop(job.id, {})
+            if error is not None:
+                result = {**result, "error": f"{type(error).__name__}: {error}"[:500]}
+            db.execute(
+                "UPDATE jobs SET state = %s, finished = now(), worker = %s, result = %s WHERE id = %s",
+                ("failed" if error else "done", worker, json.dumps(result), job.id),
+            )
+        if error is not None:
+            raise error
+
+    def finish(self, job: Job, result: dict[str, Any]) -> None:
+        self._results[job.id] = result
+
+    def state(self, job_id: int) -> JobState | None:
+        rows = self.db.rows(
+            "SELECT id, kind, state, worker, result FROM jobs WHERE coll = %s AND id = %s",
+            (self.coll, job_id),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return JobState(int(r[0]), str(r[1]), str(r[2]), str(r[3]), r[4])
+
+    def wait(self, job_id: int, timeout_s: float, poll_s: float = 0.3) -> JobState | None:
+        """The job's state once it is done or failed, or as it is after timeout_s."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            st = self.state(job_id)
+            if st is None or st.state != "queued" or time.monotonic() >= deadline:
+                return st
+            time.sleep(poll_s)
+
+    def counts(self) -> dict[str, int]:
+        rows = self.db.rows("SELECT state, COUNT(*) FROM jobs WHERE coll = %s GROUP BY state", (self.coll,))
+        return {str(s): int(n) for s, n in rows}
