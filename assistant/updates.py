@@ -39,6 +39,10 @@ class FeedsSync:
         return line + (f"; index: {self.index.summary()}" if self.index else "; index unchanged")
 
 
+class FeedsUnavailable(RuntimeError):
+    """Feeds asked for where they cannot be followed (cluster mode)."""
+
+
 class Updater:
     def __init__(self, assistant: Assistant, poller: FeedPoller | None = None) -> None:
         self.assistant = assistant
@@ -57,20 +61,28 @@ class Updater:
     def submit(self, docs: dict[str, str] | None = None, wait_s: float | None = None) -> str:
         """Cluster mode: keeps these texts (name → text) in PostgreSQL, queues their sync (every kept
         document's when docs is None), and waits up to wait_s (ui.job_wait_s) for a worker; one line."""
-        from assistant.store.postgres.jobs import DOCUMENTS
-        from assistant.worker import enqueue_documents, job_line, queue_of
+        from assistant.worker import enqueue_all, enqueue_documents, job_line, queue_of
 
         queue = queue_of(self.assistant)
         if docs is None:
-            names = sorted(queue.documents())
-            if not names:
-                return "Nothing is kept to index: upload articles or fetch a page."
-            job = queue.enqueue(DOCUMENTS, {"names": names})
+            jobs = enqueue_all(self.assistant)
+            if not jobs:
+                return "nothing is kept to index: upload articles or fetch a page"
+            if len(jobs) > 1:
+                return f"{len(jobs)} jobs queued for the workers (`assistant worker`)"
+            job = jobs[0]
         else:
-            job = enqueue_documents(self.assistant, docs)
+            job = enqueue_documents(self.assistant, queue.free_names(docs))
         wait = self.settings.ui.job_wait_s if wait_s is None else wait_s
         state = queue.wait(job, wait) if wait > 0 else queue.state(job)
         return job_line(state)
+
+    def _no_feeds_in_cluster(self) -> None:
+        if self.cluster:
+            raise FeedsUnavailable(
+                "feeds are not followed in cluster mode yet (their registry is one machine's file): "
+                "fetch the articles' pages, upload them, or queue them with `assistant enqueue`"
+            )
 
     def folders(self) -> list[Path]:
         """The folders the index is a function of: corpus_dirs and the upload folder (created)."""
@@ -80,12 +92,13 @@ class Updater:
 
     @property
     def poller(self) -> FeedPoller:
+        self._no_feeds_in_cluster()
         if self._poller is None:
             self._poller = FeedPoller(FeedRegistry(Path(self.settings.index_dir)), self.settings)
         return self._poller
 
     def feeds(self) -> list[Feed]:
-        return self.poller.registry.feeds()
+        return [] if self.cluster else self.poller.registry.feeds()
 
     def sync(self, roots: Sequence[Path] | None = None, progress: ProgressFn | None = None) -> SyncReport:
         """Syncs the given roots (default: every folder), waiting for a sync already running."""

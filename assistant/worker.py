@@ -51,9 +51,25 @@ def articles_of(docs: dict[str, str], assistant: Assistant) -> tuple[list[Articl
         for label, item in parse_content(Path(rel), text, rel, assistant.settings.corpus, origin=rel):
             if isinstance(item, ArticleError):
                 failed.append(Failure(label, str(item)))
+            elif problem := _unstorable(item):
+                failed.append(Failure(label, problem))
             else:
                 articles.append(item)
     return articles, failed
+
+
+def _unstorable(a: Article) -> str:
+    """Why PostgreSQL cannot keep this article's fields ("" when it can): a NUL character or a lone
+    surrogate, which a JSON record's escapes can carry into a field."""
+    for field in ("id", "title", "text", "url", "source", "published"):
+        value = str(getattr(a, field, ""))
+        if "\x00" in value:
+            return f"its {field} holds a NUL character"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"its {field} holds a character that is not valid Unicode text"
+    return ""
 
 
 class Worker:
@@ -90,14 +106,27 @@ class Worker:
         raise ValueError(f"unknown job kind {job.kind!r}")
 
     def run(self, stop: threading.Event, once: bool = False, poll_s: float = 1.0) -> int:
-        """Does jobs until stop is set (or, with once, until none is queued); returns how many it did."""
-        done = 0
+        """Does jobs until stop is set (or, with once, until none is queued); returns how many it did. A
+        job that fails is recorded as failed and the worker goes on; when a store is unreachable the
+        job stays queued and the worker waits longer and longer (up to a minute) before it tries again
+        (with once, it stops and raises)."""
+        from assistant.damage import StoreUnavailable
+        from assistant.store.types import IndexError_
+
+        done, backoff = 0, poll_s
         while not stop.is_set():
             try:
                 job = self.run_one()
-            except Exception as e:  # noqa: BLE001 - the job is recorded as failed; the worker goes on
+                backoff = poll_s
+            except (StoreUnavailable, IndexError_) as e:
+                if once:
+                    raise
+                self.say(f"worker {self.name}: a job waits, a store is unreachable: {e}")
+                stop.wait(backoff)
+                backoff = min(60.0, backoff * 2)
+                continue
+            except Exception as e:  # noqa: BLE001 - recorded as the job's failure; the worker goes on
                 self.say(f"worker {self.name}: a job failed: {e}")
-                job = None
                 done += 1
                 continue
             if job is not None:
@@ -114,6 +143,13 @@ def enqueue_documents(assistant: Assistant, docs: dict[str, str]) -> int:
     queue = queue_of(assistant)
     queue.put_documents(docs)
     return queue.enqueue(DOCUMENTS, {"names": sorted(docs)})
+
+
+def enqueue_all(assistant: Assistant, batch: int = 200) -> list[int]:
+    """Every kept document queued again (the page's Re-index), ``batch`` documents a job."""
+    queue = queue_of(assistant)
+    names = queue.document_names()
+    return [queue.enqueue(DOCUMENTS, {"names": names[i : i + batch]}) for i in range(0, len(names), batch)]
 
 
 def job_line(state: Any) -> str:

@@ -551,3 +551,63 @@ def test_two_pages_and_a_worker_on_three_machines(tmp_path: Path, postgres, chro
     assert tree(tmp_path, skip=(*machines.values(), upload)) == before
     assert _repo_files() == repo_before
     assert not list((machines["page-a"]).rglob("bridge.md")), "the page kept the upload's file"
+
+
+def test_names_claims_and_hostile_fields(tmp_path: Path, postgres, chroma_server: int) -> None:
+    """Two different uploads of one name are two articles; a document may not take over an article
+    indexed from another document; fields PostgreSQL cannot hold fail alone; `assistant enqueue` of two
+    files of one name and `assistant db-server` on a folder of other files are one line each."""
+    from assistant.service import Assistant
+    from assistant.updates import Updater
+    from assistant.worker import Worker, enqueue_documents, queue_of
+
+    s = cluster(postgres.url, chroma_server, tmp_path)
+    page = Assistant.from_settings(s, with_llm=False)
+    updater = Updater(page)
+    one, two = _articles(2, tag="n").values()
+    updater.submit({"uploads/notes.md": one}, wait_s=0)
+    updater.submit({"uploads/notes.md": two}, wait_s=0)
+    updater.submit({"uploads/notes.md": one}, wait_s=0)  # the same text again keeps its name
+    assert queue_of(page).document_names() == ["uploads/notes-1.md", "uploads/notes.md"]
+    worker = Worker(page, "w")
+    worker.run(__import__("threading").Event(), once=True)
+    assert page.index.stats()["articles"] == 2
+
+    taken = json.dumps({"url": "https://news.example.org/n0", "text": "Other words under the same address."})
+    hostile = {
+        "claim.json": taken,
+        "nul.json": json.dumps({"url": "https://x.example/nul", "title": "a\x00b", "text": "Some text."}),
+        "surrogate.json": '{"url": "https://x.example/s", "title": "\\ud800", "text": "Some text."}',
+    }
+    job = enqueue_documents(page, hostile)
+    worker.run_one()
+    st = queue_of(page).state(job)
+    assert st is not None and st.state == "done" and st.result is not None, st
+    failed = {f["path"]: f["error"] for f in st.result["failed"]}
+    assert "already indexed from documents/uploads/notes.md" in failed["documents/claim.json"], failed
+    assert "NUL" in str(failed), failed
+    assert "not valid Unicode" in str(failed), failed
+    assert page.index.article("https://news.example.org/n0").text.startswith(one.split("---\n")[2][:40])
+
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    (tmp_path / "x" / "a.md").write_text(one)
+    (tmp_path / "y" / "a.md").write_text(two)
+    r = cli(tmp_path / "m", s, "enqueue", str(tmp_path / "x" / "a.md"), str(tmp_path / "y" / "a.md"))
+    assert r.returncode == 1 and "also named a.md" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "keep.txt").write_text("mine")
+    r = cli(tmp_path / "m", s, "db-server", "--path", str(tmp_path / "busy"), "--port", "5999")
+    assert r.returncode == 2 and "holds other files" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert (tmp_path / "busy" / "keep.txt").read_text() == "mine"
+
+    # the database gone: `assistant worker --once` says so in one line and exits
+    bad = cluster(postgres.url.replace(str(postgres.port), str(free_port_())), chroma_server, tmp_path)
+    r = cli(tmp_path / "m", bad, "worker", "--once", timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "PostgreSQL at" in r.stderr, r.stderr
+
+
+def free_port_() -> int:
+    from tests.serverutil import free_port
+
+    return free_port()

@@ -75,6 +75,9 @@ def enqueue(
         files = [given] if given.is_file() else sorted(iter_files(given))
         for f in files:
             name = f.name if f == given else f"{given.name}/{f.relative_to(given)}"
+            if name in docs:
+                problems.append(f"{f}: another file given is also named {name}; queue one of the two")
+                continue
             try:
                 docs[name] = read_text(f, settings.max_file_bytes)
             except ArticleError as e:

@@ -41,8 +41,11 @@ def _poller(index_dir: Path | None):  # type: ignore[no-untyped-def]
     """The feed list alone (no models loaded): for add, list and remove."""
     from assistant.corpus.feeds.poll import FeedPoller
     from assistant.corpus.feeds.registry import FeedRegistry
+    from assistant.settings import StoreMode
 
     settings = make_settings(index_dir)
+    if settings.store.mode == StoreMode.CLUSTER:
+        fail(CLUSTER_FEEDS)
     try:
         return FeedPoller(FeedRegistry(Path(settings.index_dir)), settings)
     except Exception as e:  # noqa: BLE001 - an unreadable feed list is one line, not a traceback
@@ -50,9 +53,19 @@ def _poller(index_dir: Path | None):  # type: ignore[no-untyped-def]
 
 
 def _updater(index_dir: Path | None):  # type: ignore[no-untyped-def]
+    from assistant.settings import StoreMode
     from assistant.updates import Updater
 
-    return Updater(build(make_settings(index_dir)))
+    settings = make_settings(index_dir)
+    if settings.store.mode == StoreMode.CLUSTER:
+        fail(CLUSTER_FEEDS)
+    return Updater(build(settings))
+
+
+CLUSTER_FEEDS = (
+    "feeds are not followed in cluster mode yet (their registry is one machine's file): queue the "
+    "articles with `assistant enqueue`, or follow the feeds in local or server mode"
+)
 
 
 @feeds_app.command("add")

@@ -157,9 +157,7 @@ def check(stores: Stores, depth: Depth = "counts") -> Health:
         problem = _lexical_problem(stores)
         if problem:
             h.found.append(
-                Finding(
-                    "lexical index", stores.lexical_where(), problem, "run `assistant check --repair`"
-                )
+                Finding("lexical index", stores.lexical_where(), problem, "run `assistant check --repair`")
             )
         problem = search_problem(stores.vectors, records, DEEP_PROBES)
         if problem:

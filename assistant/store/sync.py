@@ -187,7 +187,11 @@ class Syncer:
         todo: list[Article] = []
         for aid in ids:
             art = latest[aid]
-            fp = self._fingerprint(art)
+            try:
+                fp = self._fingerprint(art)
+            except Exception as e:  # noqa: BLE001 - this article's problem (a field that is not text)
+                report.failed.append(Failure(art.origin or aid, one_line(f"could not be read: {_reason(e)}")))
+                continue
             old, rec = known.get(aid), failures.get(aid)
             if old is not None and old.get("fingerprint") == fp:
                 report.unchanged += 1
@@ -428,8 +432,24 @@ class Syncer:
         at = 0
         for art, chunks in group:
             part, at = vectors[at : at + len(chunks)], at + len(chunks)
-            if now.get(art.id, {}).get("fingerprint") == run.fingerprints.get(art.id):
+            fp = run.fingerprints.get(art.id, "")
+            if now.get(art.id, {}).get("fingerprint") == fp:
                 run.report.unchanged += 1
+                continue
+            # an id indexed from another file or document is not taken over by other content (as in a
+            # full sync; another machine's files cannot be looked at, so it is refused while indexed)
+            owner = str(now.get(art.id, {}).get("origin") or now.get(art.id, {}).get("path") or "")
+            if owner and str(now[art.id].get("path", "")) != art.path:
+                aid = art.id if len(art.id) <= 120 else art.id[:119] + "…"
+                run.report.failed.append(
+                    Failure(
+                        art.origin or art.id,
+                        one_line(
+                            f"article id {aid!r} is already indexed from {owner}; {art.origin or 'this file'} "
+                            "does not replace it (rename or remove one of the two)"
+                        ),
+                    )
+                )
                 continue
             kept.append((art, chunks))
             kept_vectors += part

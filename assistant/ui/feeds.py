@@ -34,10 +34,14 @@ class FeedActions:
                 f"Too many fetches from your address (limit {self.ctx.settings.ui.fetch_per_minute} a minute); "
                 "wait a little."
             )
+        from assistant.updates import FeedsUnavailable
+
         try:
             feed, _, added = self.ctx.updater.poller.add(url, name)
         except (FetchError, FeedError) as e:
             return " ".join(str(e).split())
+        except FeedsUnavailable as e:
+            return str(e)[:1].upper() + str(e)[1:] + "."
         except Exception as e:  # noqa: BLE001 - one line, never a traceback; the page keeps serving
             log.exception("adding the feed %s failed", url)
             return f"Could not follow {url[:200]}: {type(e).__name__}: {' '.join(str(e).split())[:200]}"

@@ -141,7 +141,7 @@ class Database:
             max_size=max(1, pool_size),
             timeout=timeout_s,
             open=False,
-            kwargs={"autocommit": True, "connect_timeout": max(1, int(timeout_s))},
+            kwargs=self.connect_kwargs(),
             check=ConnectionPool.check_connection,
         )
         try:
@@ -149,6 +149,30 @@ class Database:
             self.migrate()
         except Exception as e:
             self.pool.close()
+            raise self.unavailable(e) from None
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """Every connection's options: TCP keepalives, so that a machine that vanishes (power, network)
+        releases its locks within about a minute, not the kernel's two hours."""
+        return {
+            "autocommit": True,
+            "connect_timeout": max(1, int(self.timeout_s)),
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        }
+
+    def connect(self) -> Any:
+        """A connection of its own (outside the pool), for a lock or a job held for a while."""
+        import psycopg
+
+        try:
+            conn = psycopg.connect(self.url, **self.connect_kwargs())
+            conn.execute("SET idle_session_timeout = 0")
+            conn.execute("SET idle_in_transaction_session_timeout = 0")
+            return conn
+        except psycopg.Error as e:
             raise self.unavailable(e) from None
 
     def unavailable(self, e: BaseException) -> StoreUnavailable:

@@ -75,6 +75,28 @@ class JobQueue:
             )
         return {str(n): str(t) for n, t in rows}
 
+    def document_names(self) -> list[str]:
+        rows = self.db.rows("SELECT name FROM documents WHERE coll = %s ORDER BY name", (self.coll,))
+        return [str(r[0]) for r in rows]
+
+    def free_names(self, docs: dict[str, str]) -> dict[str, str]:
+        """These documents under names no other text holds: a name kept with other text gets ``-1``,
+        ``-2``… before its suffix (as an upload of another file of the same name gets in a folder);
+        the same text again keeps its name."""
+        out: dict[str, str] = {}
+        for name, text in docs.items():
+            stem, dot, suffix = name.rpartition(".")
+            stem, suffix = (stem, dot + suffix) if dot and "/" not in suffix else (name, "")
+            candidate, n = name, 0
+            while True:
+                held = self.documents([candidate]).get(candidate)
+                if (held is None or held == text) and candidate not in out:
+                    break
+                n += 1
+                candidate = f"{stem}-{n}{suffix}"
+            out[candidate] = text
+        return out
+
     def delete_documents(self, names: list[str]) -> None:
         with self.db.transaction() as db:
             db.execute("DELETE FROM documents WHERE coll = %s AND name = ANY(%s)", (self.coll, names))
@@ -92,32 +114,47 @@ class JobQueue:
 
     @contextmanager
     def take(self, worker: str) -> Iterator[Job | None]:
-        """The oldest queued job no other worker holds (None when there is none), locked for the block;
-        marked done (or failed, with the error) when the block ends. The job's result is what the
-        block sets with ``finish``."""
-        with self.db.transaction() as db:
-            row = db.execute(
-                "SELECT id, kind, payload FROM jobs WHERE coll = %s AND state = 'queued'"
-                " ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1",
-                (self.coll,),
-            ).fetchone()
-            if row is None:
-                yield None
-                return
-            job = Job(int(row[0]), str(row[1]), dict(row[2]))
-            self._results[job.id] = {}
-            error: Exception | None = None
-            try:
-                yield job
-            except Exception as e:  # noqa: BLE001 - recorded as the job's failure, raised below
-                error = e
-            result = self._results.pop(job.id, {})
-            if error is not None:
-                result = {**result, "error": f"{type(error).__name__}: {error}"[:500]}
-            db.execute(
-                "UPDATE jobs SET state = %s, finished = now(), worker = %s, result = %s WHERE id = %s",
-                ("failed" if error else "done", worker, json.dumps(result), job.id),
-            )
+        """The oldest queued job no other worker holds (None when there is none), locked for the block
+        on a connection of its own; marked done, or failed with the article's or the job's error, when
+        the block ends. When the block fails because a store is unreachable (StoreUnavailable,
+        IndexError_), the job is left queued for a later try, by this worker or another. The job's
+        result is what the block sets with ``finish``."""
+        import psycopg
+
+        from assistant.damage import StoreUnavailable
+        from assistant.store.types import IndexError_
+
+        conn = self.db.connect()
+        error: Exception | None = None
+        try:
+            with conn.transaction():
+                row = conn.execute(
+                    "SELECT id, kind, payload FROM jobs WHERE coll = %s AND state = 'queued'"
+                    " ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1",
+                    (self.coll,),
+                ).fetchone()
+                if row is None:
+                    yield None
+                    return
+                job = Job(int(row[0]), str(row[1]), dict(row[2]))
+                self._results[job.id] = {}
+                try:
+                    yield job
+                except (StoreUnavailable, IndexError_):
+                    raise  # the transaction rolls back: the job stays queued
+                except Exception as e:  # noqa: BLE001 - recorded as the job's failure, raised below
+                    error = e
+                result = self._results.pop(job.id, {})
+                if error is not None:
+                    result = {**result, "error": f"{type(error).__name__}: {error}"[:500]}
+                conn.execute(
+                    "UPDATE jobs SET state = %s, finished = now(), worker = %s, result = %s WHERE id = %s",
+                    ("failed" if error else "done", worker, json.dumps(result), job.id),
+                )
+        except psycopg.OperationalError as e:
+            raise self.db.unavailable(e) from None
+        finally:
+            conn.close()
         if error is not None:
             raise error
 

@@ -45,9 +45,8 @@ class PgLexicalStore:
                 return self._stats
         rows = self.db.rows("SELECT n_docs, n_terms FROM lexical_stats WHERE coll = %s", (self.coll,))
         stats = (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
-        with self._lock:
-            if stats != self._stats:
-                self._df = {}
+        with self._lock:  # frequencies are kept as long as the totals, no longer (an edit may keep them)
+            self._df = {}
             self._stats, self._read_at = stats, now
         return stats
 

@@ -63,6 +63,10 @@ class LocalPostgres:
         """Creates the database cluster in the folder, unless it holds one."""
         if (self.data / "PG_VERSION").exists():
             return
+        if self.root.exists() and any(p.name not in ("data", "server.log") for p in self.root.iterdir()):
+            raise LocalPostgresError(
+                f"{self.root} holds other files: give an empty or new folder for PostgreSQL's data"
+            )
         self.root.mkdir(parents=True, exist_ok=True)
         if self.as_root:
             shutil.chown(self.root, "postgres", "postgres")

@@ -4,7 +4,6 @@ process ends (a killed sync does not leave the index locked), on whatever machin
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -13,26 +12,23 @@ from assistant.store.postgres.database import Database
 
 
 @contextmanager
-def advisory_lock(
-    db: Database, name: str, timeout_s: float | None = None, poll_s: float = 0.2
-) -> Iterator[None]:
+def advisory_lock(db: Database, name: str, timeout_s: float | None = None) -> Iterator[None]:
     """Holds the lock called ``name`` for the block; waits for another holder (for ever, or
     ``timeout_s``, then WriterBusy)."""
     import psycopg
 
+    conn = db.connect()
     try:
-        conn = psycopg.connect(db.url, autocommit=True, connect_timeout=max(1, int(db.timeout_s)))
-    except psycopg.Error as e:
-        raise db.unavailable(e) from None
-    try:
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while True:
-            row = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (name,)).fetchone()
-            if row and row[0]:
-                break
-            if deadline is not None and time.monotonic() >= deadline:
-                raise WriterBusy(f"another process is writing the index ({db.where}, lock {name!r})")
-            time.sleep(poll_s)
+        # a blocking wait queues in PostgreSQL's lock queue: workers asking for the lock shared after
+        # this request wait behind it (a full sync is not starved by a stream of ingests)
+        if timeout_s is not None:
+            conn.execute(f"SET lock_timeout = {max(1, int(timeout_s * 1000))}")
+        try:
+            conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (name,))
+        except psycopg.errors.LockNotAvailable:
+            raise WriterBusy(f"another process is writing the index ({db.where}, lock {name!r})") from None
+        except psycopg.OperationalError as e:
+            raise db.unavailable(e) from None
         yield
     finally:
         conn.close()  # ends the session, and with it the lock
@@ -46,10 +42,7 @@ def ingest_locks(db: Database, writer: str, article_ids: list[str], prefix: str)
     one order, so two workers never wait for each other in a circle; released with the connection."""
     import psycopg
 
-    try:
-        conn = psycopg.connect(db.url, autocommit=True, connect_timeout=max(1, int(db.timeout_s)))
-    except psycopg.Error as e:
-        raise db.unavailable(e) from None
+    conn = db.connect()
     try:
         conn.execute("SELECT pg_advisory_lock_shared(hashtextextended(%s, 0))", (writer,))
         for aid in sorted(set(article_ids)):
