@@ -37,6 +37,7 @@ def worker(
     )
     for noisy in ("httpx", "chromadb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("psycopg").setLevel(logging.ERROR)  # a lost connection is said once, by the worker
     assistant = build(make_settings())
     try:
         w = Worker(assistant, name, say=err)

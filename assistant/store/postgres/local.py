@@ -111,3 +111,8 @@ class LocalPostgres:
         for p in pids:
             while _alive(p) and time.time() < deadline:
                 time.sleep(0.05)
+        # as after a power cut, the dead server's lock files are no one's; but its processes may stay
+        # zombies (a container whose first process reaps no orphans), which a start takes for a live
+        # server: they are removed
+        for lock in [self.data / "postmaster.pid", *self.data.glob(".s.PGSQL.*")]:
+            lock.unlink(missing_ok=True)
