@@ -15,6 +15,7 @@ from typing import Any
 from assistant.corpus.feeds.poll import FeedPoller, PollReport
 from assistant.corpus.feeds.registry import Feed, FeedRegistry
 from assistant.service import Assistant
+from assistant.settings import StoreMode
 from assistant.store import ProgressFn, SyncReport
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class Updater:
     def cluster(self) -> bool:
         """Cluster mode: the page queues what it is given for the ingest workers (assistant/worker.py)
         instead of syncing in its own process."""
-        return self.assistant.index.stores.database is not None
+        return self.settings.store.mode == StoreMode.CLUSTER
 
     def submit(self, docs: dict[str, str] | None = None, wait_s: float | None = None) -> str:
         """Cluster mode: keeps these texts (name → text) in PostgreSQL, queues their sync (every kept
