@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from assistant.corpus.feeds.articles import ArticleFolder
 from assistant.corpus.feeds.poll import FeedPoller, PollReport
 from assistant.corpus.feeds.registry import Feed, FeedRegistry
 from assistant.service import Assistant
@@ -25,9 +26,17 @@ log = logging.getLogger(__name__)
 class FeedsSync:
     poll: PollReport
     index: SyncReport | None  # None when no article file changed (nothing to sync)
+    pending: str = ""  # cluster mode: the poll or its indexing is still queued for a worker (one line)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.poll.to_dict(), "index": (self.index or SyncReport()).to_dict()}
+        d = {**self.poll.to_dict(), "index": (self.index or SyncReport()).to_dict()}
+        return {**d, "synced": self.index is not None, **({"pending": self.pending} if self.pending else {})}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FeedsSync:
+        """As to_dict wrote it (a cluster worker's poll, read back from its job)."""
+        index = SyncReport.from_dict(d.get("index") or {}) if d.get("synced") else None
+        return cls(PollReport.from_dict(d), index, str(d.get("pending", "")))
 
     def summary(self) -> str:
         new = sum(f.new for f in self.poll.feeds)
@@ -37,11 +46,9 @@ class FeedsSync:
             f"{len(self.poll.feeds)} feeds polled: {new} new, {updated} updated articles, {failed} problems"
             f", {self.poll.expired} expired"
         )
+        if self.pending:
+            return line + f"; index: {self.pending}"
         return line + (f"; index: {self.index.summary()}" if self.index else "; index unchanged")
-
-
-class FeedsUnavailable(RuntimeError):
-    """Feeds asked for where they cannot be followed (cluster mode)."""
 
 
 class Updater:
@@ -78,13 +85,6 @@ class Updater:
         state = queue.wait(job, wait) if wait > 0 else queue.state(job)
         return job_line(state)
 
-    def _no_feeds_in_cluster(self) -> None:
-        if self.cluster:
-            raise FeedsUnavailable(
-                "feeds are not followed in cluster mode yet (their registry is one machine's file): "
-                "fetch the articles' pages, upload them, or queue them with `assistant enqueue`"
-            )
-
     def folders(self) -> list[Path]:
         """The folders the index is a function of: corpus_dirs and the upload folder (created)."""
         upload = Path(self.settings.upload_dir)
@@ -93,13 +93,57 @@ class Updater:
 
     @property
     def poller(self) -> FeedPoller:
-        self._no_feeds_in_cluster()
+        """The feed poller: its feed list and article files under the index and upload folders, or in
+        cluster mode its feed list, articles (as documents) and locks in PostgreSQL."""
         if self._poller is None:
-            self._poller = FeedPoller(FeedRegistry(Path(self.settings.index_dir)), self.settings)
+            if self.cluster:
+                from assistant.store.postgres.feeds import FeedDocuments, PgFeedList, PgFeedLocks
+                from assistant.worker import queue_of
+
+                queue = queue_of(self.assistant)
+                feeds = PgFeedList(queue.db, queue.coll)
+                articles = FeedDocuments(queue, feeds, self.settings.feeds.folder)
+                locks = PgFeedLocks(queue.db, queue.coll)
+                self._poller = FeedPoller(feeds, self.settings, articles=articles, locks=locks)
+            else:
+                self._poller = FeedPoller(FeedRegistry(Path(self.settings.index_dir)), self.settings)
         return self._poller
 
     def feeds(self) -> list[Feed]:
-        return [] if self.cluster else self.poller.registry.feeds()
+        return self.poller.registry.feeds()
+
+    def remove_feed(self, feed: Feed, purge: bool = False) -> tuple[int, str]:
+        """Stops following the feed (purge: and removes the articles only it gave, from the index too):
+        how many articles were removed, and the index's line ("" when nothing was removed)."""
+        n = self.poller.remove(feed, purge)
+        if not n:
+            return 0, ""
+        if not self.cluster:
+            return n, self.sync().summary()
+        from assistant.worker import queue_of
+
+        done = self._wait_jobs(queue_of(self.assistant).queue_pending(), self.settings.ui.job_wait_s)
+        return n, done.pending or "indexed by the workers: " + (done.index or SyncReport()).summary()
+
+    def _wait_jobs(self, jobs: list[int], wait_s: float) -> FeedsSync:
+        """Waits, up to wait_s in all, for these documents jobs: their reports together, or the line of
+        the first one still queued (``pending``)."""
+        import time
+
+        from assistant.store.postgres.jobs import JobFailed
+        from assistant.worker import job_line, queue_of
+
+        queue = queue_of(self.assistant)
+        deadline = time.monotonic() + wait_s
+        index: SyncReport | None = None
+        for job in jobs:
+            st = queue.wait(job, max(0.0, deadline - time.monotonic()))
+            if st is not None and st.state == "failed":
+                raise JobFailed(job_line(st))
+            if st is None or st.state != "done":
+                return FeedsSync(PollReport(), None, job_line(st))
+            index = (index or SyncReport()).absorb(SyncReport.from_dict(st.result or {}))
+        return FeedsSync(PollReport(), index)
 
     def sync(self, roots: Sequence[Path] | None = None, progress: ProgressFn | None = None) -> SyncReport:
         """Syncs the given roots (default: every folder), waiting for a sync already running."""
@@ -116,7 +160,10 @@ class Updater:
         progress: ProgressFn | None = None,
         today: date | None = None,
     ) -> FeedsSync:
-        """Polls the feeds (all, or `only`) and syncs the feed folder into the index when a file changed."""
+        """Polls the feeds (all, or `only`) and syncs what they brought into the index. In cluster mode
+        the poll is queued for a worker and waited for (ui.job_wait_s)."""
+        if self.cluster:
+            return self._queue_feeds(only)
         # The poll (network, politeness delays) runs outside the sync lock: uploads and the watcher do not
         # wait for it; only writing the index does.
         with self._poll_lock:
@@ -126,8 +173,52 @@ class Updater:
             if poll.changed or self._feeds_unsynced:
                 # set until a sync succeeds: files a poll wrote are indexed even if that sync failed
                 self._feeds_unsynced = True
+                assert isinstance(self.poller.articles, ArticleFolder)
                 index = self._sync([self.poller.articles.folder.parent], progress)
                 self._feeds_unsynced = False
         for f in poll.feeds:
             log.info("feed %s: %s", f.url, f.line())
         return FeedsSync(poll, index)
+
+    def poll_feeds_here(
+        self, urls: Sequence[str] | None, today: date | None = None
+    ) -> tuple[FeedsSync, list[int]]:
+        """Cluster mode, in a worker: polls the feeds (these URLs, or every one) and queues the sync of
+        the documents the poll wrote or removed (and of any an earlier poll, cut off, left owed): the
+        poll's report and those jobs' ids."""
+        from assistant.worker import queue_of
+
+        queue = queue_of(self.assistant)
+        jobs = queue.queue_pending()
+        wanted = None if urls is None else set(urls)
+        only = None if wanted is None else [f for f in self.poller.registry.feeds() if f.url in wanted]
+        poll = self.poller.poll(only, today)
+        for f in poll.feeds:
+            log.info("feed %s: %s", f.url, f.line())
+        jobs += queue.queue_pending()
+        pending = f"queued as job{'s' if len(jobs) > 1 else ''} {', '.join(map(str, jobs))}" if jobs else ""
+        return FeedsSync(poll, None, pending), jobs
+
+    def _queue_feeds(self, only: Sequence[Feed] | None) -> FeedsSync:
+        """Queues a poll (of `only`, or of every feed) and waits, up to ui.job_wait_s in all, for it
+        and for the indexing of what it brought."""
+        import time
+
+        from assistant.store.postgres.jobs import FEEDS, JobFailed
+        from assistant.worker import job_line, queue_of
+
+        queue = queue_of(self.assistant)
+        deadline = time.monotonic() + self.settings.ui.job_wait_s
+        job = queue.enqueue(FEEDS, {"urls": None if only is None else [f.url for f in only]})
+        state = queue.wait(job, max(0.0, deadline - time.monotonic()))
+        if state is not None and state.state == "failed":
+            raise JobFailed(job_line(state))
+        if state is None or state.state != "done":
+            return FeedsSync(PollReport(), None, job_line(state))
+        result = state.result or {}
+        poll = FeedsSync.from_dict(result).poll
+        jobs = [int(j) for j in result.get("jobs", [])]
+        if not jobs:
+            return FeedsSync(poll, None)
+        indexed = self._wait_jobs(jobs, max(0.0, deadline - time.monotonic()))
+        return FeedsSync(poll, indexed.index, indexed.pending)

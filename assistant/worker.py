@@ -5,7 +5,11 @@ workers, on any machines: store/postgres/jobs.py) and does them with the shared 
   parsed like files of those names and added or updated, each under its own lock, so workers write
   different articles at once (Syncer.ingest);
 - ``folders``: folders of the worker's own machine are synced whole (the full sync: removals and
-  repairs, under the writer's lock).
+  repairs, under the writer's lock);
+- ``feeds``: the followed feeds (their list in PostgreSQL: store/postgres/feeds.py) polled, their new
+  and changed articles kept as documents, and a ``documents`` job queued for them (expired and purged
+  articles' documents are deleted and their articles removed by that job). An idle worker queues the
+  poll of every feed when it is due (feeds.interval_minutes).
 
 A worker killed mid-job leaves the job queued for another (its row lock ends with its connection), and
 what it had half written is repaired by the next full sync."""
@@ -18,13 +22,16 @@ import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.corpus.files import Article, ArticleError, Failure, parse_content
 from assistant.providers import ConfigError
 from assistant.service import Assistant
 from assistant.store import SyncReport
-from assistant.store.postgres.jobs import DOCUMENTS, FOLDERS, Job, JobQueue
+from assistant.store.postgres.jobs import DOCUMENTS, FEEDS, FOLDERS, Job, JobQueue
+
+if TYPE_CHECKING:
+    from assistant.updates import FeedsSync
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +79,14 @@ def _unstorable(a: Article) -> str:
     return ""
 
 
+def _strings(job: Job, key: str) -> list[str]:
+    """The payload's list of strings under key (ValueError, failing the job, for any other shape)."""
+    value = job.payload.get(key) if isinstance(job.payload, dict) else None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"job {job.id} ({job.kind}): its payload has no list of strings {key!r}")
+    return value
+
+
 class Worker:
     def __init__(
         self, assistant: Assistant, name: str = "", say: Callable[[str], None] | None = None
@@ -89,21 +104,32 @@ class Worker:
                 return None
             self.say(f"worker {self.name}: job {job.id} ({job.kind}) begun")
             report = self.handle(job)
-            self.queue.finish(job, report.to_dict())
+            if job.kind != FEEDS:
+                self.queue.finish(job, report.to_dict())
             self.say(f"worker {self.name}: job {job.id} done: {report.summary()}")
         return job
 
-    def handle(self, job: Job) -> SyncReport:
+    def handle(self, job: Job) -> SyncReport | FeedsSync:
+        """Does one job; a payload of the wrong shape (a job queued by hand) fails it, in one line."""
         if job.kind == DOCUMENTS:
-            names = [str(n) for n in job.payload.get("names", [])]
-            docs = self.queue.documents(names)
-            articles, failed = articles_of(docs, self.assistant)
-            report = self.assistant.index.ingest(articles)
-            report.failed = [*failed, *report.failed]
-            return report
+            return sync_documents(self.assistant, _strings(job, "names"))
         if job.kind == FOLDERS:
-            return self.assistant.sync([Path(p) for p in job.payload.get("paths", [])])
+            return self.assistant.sync([Path(p) for p in _strings(job, "paths")])
+        if job.kind == FEEDS:
+            from assistant.updates import Updater
+
+            every = isinstance(job.payload, dict) and job.payload.get("urls") is None
+            done, jobs = Updater(self.assistant).poll_feeds_here(None if every else _strings(job, "urls"))
+            self.queue.finish(job, {**done.to_dict(), "jobs": jobs})
+            return done
         raise ValueError(f"unknown job kind {job.kind!r}")
+
+    def schedule(self) -> None:
+        """An idle worker queues the poll of every followed feed when one is due (feeds.interval_minutes;
+        whichever worker is idle first, once per interval across the cluster)."""
+        job = self.queue.schedule_feeds(self.assistant.settings.feeds.interval_minutes * 60)
+        if job is not None:
+            self.say(f"worker {self.name}: the feeds' poll is due: queued as job {job}")
 
     def run(self, stop: threading.Event, once: bool = False, poll_s: float = 1.0) -> int:
         """Does jobs until stop is set (or, with once, until none is queued); returns how many it did. A
@@ -134,6 +160,10 @@ class Worker:
                 continue
             if once:
                 break
+            try:
+                self.schedule()
+            except (StoreUnavailable, IndexError_) as e:
+                self.say(f"worker {self.name}: a store is unreachable: {e}")
             stop.wait(poll_s)
         return done
 
@@ -143,6 +173,25 @@ def enqueue_documents(assistant: Assistant, docs: dict[str, str]) -> int:
     queue = queue_of(assistant)
     queue.put_documents(docs)
     return queue.enqueue(DOCUMENTS, {"names": sorted(docs)})
+
+
+def sync_documents(assistant: Assistant, names: list[str]) -> SyncReport:
+    """These documents synced: those kept are added or updated (each article under its own lock), the
+    articles of those no longer kept are removed (a feed's expired or purged article). Each document's
+    own lock is held throughout, and the documents are read under it: two jobs of one document (its
+    write and its removal) are done one after the other, in the order they took it."""
+    from assistant.store.postgres.locks import held_locks
+
+    queue = queue_of(assistant)
+    with held_locks(queue.db, [f"{queue.coll}:document:{n}" for n in names]):
+        docs = queue.documents(names)
+        articles, failed = articles_of(docs, assistant)
+        report = assistant.index.ingest(articles)
+        report.failed = [*failed, *report.failed]
+        gone = [f"{DOCUMENTS_FOLDER}/{n}" for n in names if n not in docs]
+        if gone:
+            report.removed += assistant.index.withdraw(gone).removed
+    return report
 
 
 def enqueue_all(assistant: Assistant, batch: int = 200) -> list[int]:
@@ -161,4 +210,8 @@ def job_line(state: Any) -> str:
     result = state.result or {}
     if state.state == "failed":
         return f"job {state.id} failed on {state.worker}: {result.get('error', '?')}"
+    if state.kind == FEEDS:
+        from assistant.updates import FeedsSync
+
+        return f"polled by worker {state.worker}: " + FeedsSync.from_dict(result).summary()
     return f"indexed by worker {state.worker}: " + SyncReport.from_dict(result).summary()

@@ -26,26 +26,40 @@ feeds_app = typer.Typer(
 
 @contextmanager
 def _feed_list_problems() -> Iterator[None]:
-    """A damaged or busy feed list, or an ambiguous name: one line, not a traceback."""
+    """A damaged or busy feed list, an unreachable database or an ambiguous name: one line, not a
+    traceback."""
     from assistant.corpus.feeds.registry import AmbiguousName
+    from assistant.damage import StoreUnavailable
+    from assistant.store.postgres.jobs import JobFailed
 
     try:
         yield
     except sqlite3.Error as e:
         fail(f"the feed list (feeds.sqlite3 in the index folder) cannot be used: {e}")
-    except AmbiguousName as e:
+    except (AmbiguousName, StoreUnavailable, JobFailed) as e:
         fail(str(e))
+    except Exception as e:
+        if not type(e).__module__.startswith("psycopg"):
+            raise
+        fail(f"the feed list in PostgreSQL refused this: {' '.join(str(e).split())[:300]}")
+
+
+def _cluster(index_dir: Path | None) -> bool:
+    from assistant.settings import StoreMode
+
+    return make_settings(index_dir).store.mode == StoreMode.CLUSTER
 
 
 def _poller(index_dir: Path | None):  # type: ignore[no-untyped-def]
-    """The feed list alone (no models loaded): for add, list and remove."""
+    """The feed list alone (no models loaded) for add, list and remove; in cluster mode the feed list
+    in PostgreSQL (the stores opened)."""
     from assistant.corpus.feeds.poll import FeedPoller
     from assistant.corpus.feeds.registry import FeedRegistry
-    from assistant.settings import StoreMode
 
+    if _cluster(index_dir):
+        with _feed_list_problems():
+            return _updater(index_dir).poller
     settings = make_settings(index_dir)
-    if settings.store.mode == StoreMode.CLUSTER:
-        fail(CLUSTER_FEEDS)
     try:
         return FeedPoller(FeedRegistry(Path(settings.index_dir)), settings)
     except Exception as e:  # noqa: BLE001 - an unreadable feed list is one line, not a traceback
@@ -53,19 +67,9 @@ def _poller(index_dir: Path | None):  # type: ignore[no-untyped-def]
 
 
 def _updater(index_dir: Path | None):  # type: ignore[no-untyped-def]
-    from assistant.settings import StoreMode
     from assistant.updates import Updater
 
-    settings = make_settings(index_dir)
-    if settings.store.mode == StoreMode.CLUSTER:
-        fail(CLUSTER_FEEDS)
-    return Updater(build(settings))
-
-
-CLUSTER_FEEDS = (
-    "feeds are not followed in cluster mode yet (their registry is one machine's file): queue the "
-    "articles with `assistant enqueue`, or follow the feeds in local or server mode"
-)
+    return Updater(build(make_settings(index_dir)))
 
 
 @feeds_app.command("add")
@@ -119,6 +123,19 @@ def remove(
     index_dir: IndexDir = None,
 ) -> None:
     """Stop following a feed. Its articles stay (news archives keep old items) unless --purge."""
+    if _cluster(index_dir):  # the purged articles' documents deleted, their removal queued for a worker
+        updater = _updater(index_dir)
+        with _feed_list_problems():
+            found = updater.poller.registry.feed(feed.strip())
+            if found is None:
+                fail(
+                    f"no followed feed has the address or name {feed.strip()[:200]!r} (see `assistant feeds list`)"
+                )
+            n, line = updater.remove_feed(found, purge)
+        typer.echo(f"Stopped following “{found.name}”." + (f" Removed {n} of its articles." if purge else ""))
+        if line:
+            typer.echo(f"index: {line}")
+        return
     poller = _poller(index_dir)
     with _feed_list_problems():
         found = poller.registry.feed(feed.strip())
@@ -143,8 +160,11 @@ def sync(
 ) -> None:
     """Fetch the feeds' new and changed entries and sync them into the index, in one step.
 
-    Exits 1 when a feed or an entry failed (the others are still read), 2 on a configuration error."""
+    Exits 1 when a feed or an entry failed (the others are still read), 2 on a configuration error. In
+    cluster mode the poll is queued for a worker and waited for (ASSISTANT_UI__JOB_WAIT_S); exits 3 when
+    it or its indexing is still queued then."""
     from assistant.store import IndexError_
+    from assistant.store.postgres.jobs import JobFailed
 
     updater = _updater(index_dir)
     only = None
@@ -159,7 +179,7 @@ def sync(
     try:
         with progress_bar("embedding") as update, _feed_list_problems():
             result = updater.sync_feeds(only, progress=update)
-    except IndexError_ as e:
+    except (IndexError_, JobFailed) as e:
         fail(str(e))
     problems = [f for f in result.poll.feeds if f.error or f.failed]
     index_failed = bool(result.index and result.index.failed)
@@ -174,7 +194,7 @@ def sync(
             for failure in result.index.failed:
                 err(f"failed: {failure.path}: {failure.error}")
         typer.echo(result.summary())
-    raise typer.Exit(1 if problems or index_failed else 0)
+    raise typer.Exit(1 if problems or index_failed else 3 if result.pending else 0)
 
 
 def watch(

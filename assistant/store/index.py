@@ -102,6 +102,10 @@ class Index:
         """Adds or updates these articles, each under its own lock (the cluster's ingest workers)."""
         return self.writer.ingest(articles, progress)
 
+    def withdraw(self, paths: list[str]) -> SyncReport:
+        """Removes the articles read from these paths, each under its own lock (the cluster's workers)."""
+        return self.writer.withdraw(paths)
+
     def rebuild(self) -> None:
         self.writer.rebuild()
 

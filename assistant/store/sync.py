@@ -206,6 +206,29 @@ class Syncer:
         report.seconds = time.perf_counter() - t0
         return report
 
+    def withdraw(self, paths: list[str]) -> SyncReport:
+        """Removes the articles read from these paths (documents deleted in cluster mode: a feed's
+        expired or purged article) and their failure records, each under its own lock; the ingest
+        workers' removal (nothing else is repaired)."""
+        t0 = time.perf_counter()
+        report = SyncReport()
+        wanted = set(paths)
+        ids = [aid for aid, m in self.records.manifest().items() if str(m.get("path", "")) in wanted]
+        if ids:
+            with self.stores.writing(ids):
+                known = self.records.manifest_of(ids)  # again, under the locks
+                ids = [aid for aid, m in known.items() if str(m.get("path", "")) in wanted]
+                old_chunks = self._chunk_ids(ids, known)
+                self.records.delete(ids)  # the record first, as in _sync: a crash then leaves orphans only
+                self.lexical.delete_articles(ids)
+                self.vectors.delete_ids(old_chunks)
+                report.removed = len(ids)
+        self.records.delete_failures(
+            [aid for aid, rec in self.records.failures().items() if str(rec.get("path", "")) in wanted]
+        )
+        report.seconds = time.perf_counter() - t0
+        return report
+
     def _health(self, depth: Depth) -> Health:
         """The quick check; when it finds something, the full one: ids after a killed sync (its cause is
         known), ids and contents when a store was moved aside or the counts disagree for no known reason

@@ -54,6 +54,22 @@ class SyncReport:
         failed = [Failure(str(f.get("path", "")), str(f.get("error", ""))) for f in d.get("failed", [])]
         return cls(**known, failed=failed)
 
+    def absorb(self, other: SyncReport) -> SyncReport:
+        """This report and another's counts together (several jobs of one poll); returns self."""
+        for name in (
+            "added",
+            "updated",
+            "unchanged",
+            "removed",
+            "chunks_embedded",
+            "seconds",
+            "repaired",
+            "relinked",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.failed = [*self.failed, *other.failed]
+        return self
+
     @property
     def ok(self) -> bool:
         return not self.failed

@@ -34,14 +34,10 @@ class FeedActions:
                 f"Too many fetches from your address (limit {self.ctx.settings.ui.fetch_per_minute} a minute); "
                 "wait a little."
             )
-        from assistant.updates import FeedsUnavailable
-
         try:
             feed, _, added = self.ctx.updater.poller.add(url, name)
         except (FetchError, FeedError) as e:
             return " ".join(str(e).split())
-        except FeedsUnavailable as e:
-            return str(e)[:1].upper() + str(e)[1:] + "."
         except Exception as e:  # noqa: BLE001 - one line, never a traceback; the page keeps serving
             log.exception("adding the feed %s failed", url)
             return f"Could not follow {url[:200]}: {type(e).__name__}: {' '.join(str(e).split())[:200]}"
@@ -64,7 +60,11 @@ class FeedActions:
                 + "; ".join(failed[:5])
                 + (f"; and {len(failed) - 5} more" if len(failed) > 5 else "")
             )
-        if done.index is not None:
+        if done.pending and not done.poll.feeds:  # cluster mode: no worker took the poll in time
+            return f"{head}: its first poll is {done.pending}."
+        if done.pending:
+            line += f". Index: {done.pending}."
+        elif done.index is not None:
             self.ctx.status.sync_ok()
             line += f". Index: {done.index.summary()}."
         else:

@@ -10,18 +10,18 @@ import ssl
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from assistant.corpus.feeds.articles import ArticleFile, ArticleFolder, text_hash
+from assistant.corpus.feeds.articles import ArticleFile, ArticleFolder, ArticleSink, text_hash
 from assistant.corpus.feeds.extract import extract_page
 from assistant.corpus.feeds.parse import FEED_TYPES, Entry, FeedError, ParsedFeed, parse_feed, plain_text
 from assistant.corpus.feeds.polite import ROBOTS_UNREADABLE, HostPacer, Robots
-from assistant.corpus.feeds.registry import Feed, FeedRegistry, Item, StoredArticle
+from assistant.corpus.feeds.registry import Feed, FeedList, FeedRegistry, Item, StoredArticle
 from assistant.corpus.feeds.urls import canonical_url
 from assistant.corpus.fetch import PAGE_TYPES, FetchError, fetch
 from assistant.corpus.files import ArticleError, one_line
@@ -81,7 +81,16 @@ class FeedResult:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["written"] = len(self.written)
+        d["files"] = [str(p) for p in self.written]
         return {**d, "result": self.line()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FeedResult:
+        """A result as to_dict wrote it (a cluster worker's poll, read back from its job)."""
+        skip = {"written", "failed"}
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__ and k not in skip}
+        failed = [str(x) for x in d.get("failed", [])]
+        return cls(**known, failed=failed, written=[Path(str(p)) for p in d.get("files", [])])
 
 
 @dataclass
@@ -109,31 +118,64 @@ class PollReport:
             "articles_written": len(self.written),
         }
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PollReport:
+        return cls([FeedResult.from_dict(f) for f in d.get("feeds", [])], int(d.get("expired", 0)))
+
+
+class FileFeedLocks:
+    """The poller's locks as files beside the feed list (one machine): one poll at a time across
+    processes (the app's poller, `assistant feeds sync`), and one entry's write at a time (held by
+    `remove` too); this process's threads take turns on a thread lock before the file lock."""
+
+    def __init__(self, folder: Path) -> None:
+        self.poll_path = folder / ".feeds.lock"
+        self.write_path = folder / ".feeds-write.lock"
+        self._write_lock = threading.Lock()
+
+    def polling(self) -> AbstractContextManager[None]:
+        return writer_lock(self.poll_path)
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._write_lock, writer_lock(self.write_path, poll_s=WRITE_LOCK_RETRY_S):
+            yield
+
+
+class FeedLocks(Protocol):
+    """The poll's lock (held for a whole poll) and the write lock (held for one entry's write, and by
+    `remove`): files on one machine (FileFeedLocks), PostgreSQL's advisory locks in cluster mode."""
+
+    def polling(self) -> AbstractContextManager[None]: ...
+
+    def writing(self) -> AbstractContextManager[None]: ...
+
 
 class FeedPoller:
     def __init__(
         self,
-        registry: FeedRegistry,
+        registry: FeedList,
         settings: Settings,
         *,
         pacer: HostPacer | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        articles: ArticleSink | None = None,
+        locks: FeedLocks | None = None,
     ) -> None:
+        """Defaults (one machine): article files under upload_dir, locks beside the registry's file;
+        cluster mode passes documents and locks in PostgreSQL (store/postgres/feeds.py)."""
         self.registry = registry
         self.settings = settings
         self.cfg = settings.feeds
         self.pacer = pacer or HostPacer(self.cfg.host_delay_s)
         self.robots = Robots(settings.fetch, self.pacer, ssl_context=ssl_context)
         self.ssl_context = ssl_context
-        self.articles = ArticleFolder(Path(settings.upload_dir) / self.cfg.folder, registry)
+        if articles is None or locks is None:
+            assert isinstance(registry, FeedRegistry), "articles and locks are given with another registry"
+        self.articles = articles or ArticleFolder(Path(settings.upload_dir) / self.cfg.folder, registry)
+        self.locks = locks or FileFeedLocks(registry.path.parent)  # type: ignore[union-attr]
         self._url_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
-        # one poll at a time across processes (the app's poller, `assistant feeds sync`)
-        self.lock_path = registry.path.parent / ".feeds.lock"
-        # held for one entry's write at a time, and by `remove` (see _recording); this process's threads
-        # take turns on the thread lock before the file lock
-        self.write_lock_path = registry.path.parent / ".feeds-write.lock"
-        self._write_lock = threading.Lock()
 
     # ---- the feed list -------------------------------------------------------------------------------
 
@@ -165,10 +207,8 @@ class FeedPoller:
             self.registry.remove(feed.url)
         return n
 
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        with self._write_lock, writer_lock(self.write_lock_path, poll_s=WRITE_LOCK_RETRY_S):
-            yield
+    def _writing(self) -> AbstractContextManager[None]:
+        return self.locks.writing()
 
     @contextmanager
     def _recording(self, feed: Feed) -> Iterator[None]:
@@ -189,7 +229,7 @@ class FeedPoller:
     def poll(self, only: Sequence[Feed] | None = None, today: date | None = None) -> PollReport:
         """Polls the feeds (all, or `only`): feeds on different hosts side by side (POLL_THREADS), the
         feeds of one host one after the other."""
-        with writer_lock(self.lock_path):
+        with self.locks.polling():
             return self._poll(only, today)
 
     def _poll(self, only: Sequence[Feed] | None, today: date | None) -> PollReport:

@@ -5,6 +5,7 @@ two feeds, or one text under two addresses, is stored once)."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,22 +101,12 @@ class StoredArticle:
     feed: str
 
 
-class FeedRegistry(SQLiteFile):
-    """The app's poller and its page share one registry; a CLI in another process can read the feed list
-    while the app polls (WAL)."""
+class FeedList(ABC):
+    """What the poller, the page and the CLI need of a feed list: this file (FeedRegistry) on one
+    machine, PostgreSQL in cluster mode (store/postgres/feeds.py). Times are stored as ISO text."""
 
-    store_name = "feed registry"
-
-    def __init__(self, index_dir: Path) -> None:
-        super().__init__(index_dir / FILE_NAME, _SCHEMA, busy_timeout_s=30.0)
-
-    # ---- feeds -------------------------------------------------------------------------------------
-
-    def feeds(self) -> list[Feed]:
-        rows = self._rows(
-            "SELECT url, name, added, etag, last_modified, polled_at, ok, result FROM feeds ORDER BY added, url"
-        )
-        return [Feed(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7]) for r in rows]
+    @abstractmethod
+    def feeds(self) -> list[Feed]: ...
 
     def feed(self, url_or_name: str) -> Feed | None:
         """The feed at that URL (as followed, or as typed when it was added), or the one feed of that
@@ -135,6 +126,73 @@ class FeedRegistry(SQLiteFile):
         if len(named) > 1:
             raise AmbiguousName(f"{len(named)} followed feeds are named {given[:200]!r}: give the address")
         return named[0] if named else None
+
+    @abstractmethod
+    def follows(self, url: str) -> bool:
+        """True while the feed at exactly this (canonical) URL is followed."""
+
+    @abstractmethod
+    def add(self, url: str, name: str, named: bool) -> bool:
+        """False when the feed is already followed (its name is then updated if one was given)."""
+
+    @abstractmethod
+    def remove(self, url: str) -> None: ...
+
+    @abstractmethod
+    def polled(self, url: str, ok: bool, result: str, etag: str | None, last_modified: str | None) -> None:
+        """Records a poll; validators are kept as they were when None (a failed poll)."""
+
+    @abstractmethod
+    def rename_default(self, url: str, title: str) -> None:
+        """A feed added without a name takes its own title."""
+
+    @abstractmethod
+    def item(self, feed: str, key: str) -> Item | None: ...
+
+    @abstractmethod
+    def record_item(
+        self, feed: str, key: str, stamp: str, article: str = "", error: str = "", retry: bool = False
+    ) -> None:
+        """An entry's outcome; its attempts count the failures of one stamp in a row."""
+
+    @abstractmethod
+    def article(self, url: str) -> StoredArticle | None: ...
+
+    @abstractmethod
+    def article_with_text(self, text_hash: str) -> StoredArticle | None: ...
+
+    @abstractmethod
+    def save_article(self, a: StoredArticle) -> None: ...
+
+    @abstractmethod
+    def articles(self) -> list[StoredArticle]:
+        """Newest first."""
+
+    @abstractmethod
+    def forget_article(self, url: str) -> None:
+        """The article's row goes; the entries that gave it stay, so it is not fetched again."""
+
+    @abstractmethod
+    def articles_only_from(self, feed_url: str) -> list[StoredArticle]:
+        """The stored articles that no entry of another feed gave."""
+
+
+class FeedRegistry(SQLiteFile, FeedList):
+    """The app's poller and its page share one registry; a CLI in another process can read the feed list
+    while the app polls (WAL)."""
+
+    store_name = "feed registry"
+
+    def __init__(self, index_dir: Path) -> None:
+        super().__init__(index_dir / FILE_NAME, _SCHEMA, busy_timeout_s=30.0)
+
+    # ---- feeds -------------------------------------------------------------------------------------
+
+    def feeds(self) -> list[Feed]:
+        rows = self._rows(
+            "SELECT url, name, added, etag, last_modified, polled_at, ok, result FROM feeds ORDER BY added, url"
+        )
+        return [Feed(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7]) for r in rows]
 
     def follows(self, url: str) -> bool:
         """True while the feed at exactly this (canonical) URL is followed."""

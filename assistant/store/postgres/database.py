@@ -99,6 +99,56 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (coll, name)
     );
     """,
+    """
+    CREATE TABLE IF NOT EXISTS feeds (
+        coll TEXT NOT NULL,
+        url TEXT NOT NULL,
+        name TEXT NOT NULL,
+        named INTEGER NOT NULL DEFAULT 0,
+        added TEXT NOT NULL,
+        etag TEXT NOT NULL DEFAULT '',
+        last_modified TEXT NOT NULL DEFAULT '',
+        polled_at TEXT NOT NULL DEFAULT '',
+        ok INTEGER NOT NULL DEFAULT 1,
+        result TEXT NOT NULL DEFAULT ''
+    );
+    -- keyed by hashes: a feed's address and an entry's key can be longer than a B-tree entry may be
+    CREATE UNIQUE INDEX IF NOT EXISTS feeds_key ON feeds (coll, md5(url));
+    CREATE TABLE IF NOT EXISTS feed_items (
+        coll TEXT NOT NULL,
+        feed TEXT NOT NULL,
+        key TEXT NOT NULL,
+        stamp TEXT NOT NULL,
+        article TEXT NOT NULL DEFAULT '',
+        error TEXT NOT NULL DEFAULT '',
+        retry INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        seen TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS feed_items_key ON feed_items (coll, md5(feed), md5(key));
+    CREATE INDEX IF NOT EXISTS feed_items_by_article ON feed_items (coll, md5(article));
+    CREATE TABLE IF NOT EXISTS feed_articles (
+        coll TEXT NOT NULL,
+        url TEXT NOT NULL,
+        file TEXT NOT NULL,
+        text_hash TEXT NOT NULL,
+        title TEXT NOT NULL,
+        source TEXT NOT NULL,
+        published TEXT NOT NULL,
+        feed TEXT NOT NULL,
+        fetched TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS feed_articles_key ON feed_articles (coll, md5(url));
+    CREATE INDEX IF NOT EXISTS feed_articles_by_text ON feed_articles (coll, text_hash);
+    -- documents written or deleted whose sync is not queued yet (queued in the transaction that
+    -- deletes their rows: a poll cut off between the two leaves them here for the next one)
+    CREATE TABLE IF NOT EXISTS pending_documents (
+        coll TEXT NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (coll, name)
+    );
+    CREATE INDEX IF NOT EXISTS jobs_by_kind ON jobs (coll, kind, finished);
+    """,
 )
 _MIGRATE_LOCK = "news-assistant:schema"
 

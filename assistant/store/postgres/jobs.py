@@ -20,14 +20,19 @@ from assistant.store.postgres.database import Database
 # Job kinds
 DOCUMENTS = "documents"  # payload {"names": [...]}: these documents synced (added or changed)
 FOLDERS = "folders"  # payload {"paths": [...]}: these folders of the worker's machine synced
-KINDS = (DOCUMENTS, FOLDERS)
+FEEDS = "feeds"  # payload {"urls": [...] or None}: these followed feeds (every one) polled, and synced
+KINDS = (DOCUMENTS, FOLDERS, FEEDS)
+
+
+class JobFailed(RuntimeError):
+    """A job waited for failed (its worker's line)."""
 
 
 @dataclass(frozen=True)
 class Job:
     id: int
     kind: str
-    payload: dict[str, Any]
+    payload: Any  # a JSON object, as queued (the worker checks it)
 
 
 @dataclass(frozen=True)
@@ -47,9 +52,10 @@ class JobQueue:
 
     # ---- documents -------------------------------------------------------------------------------
 
-    def put_documents(self, docs: dict[str, str]) -> None:
+    def put_documents(self, docs: dict[str, str], pending: bool = False) -> None:
         """Keeps these texts (name → text), replacing a document of the same name. A text PostgreSQL
-        cannot hold (NUL characters: a binary file) is refused before anything is kept."""
+        cannot hold (NUL characters: a binary file) is refused before anything is kept. pending: their
+        sync is owed (queued later by ``queue_pending``), in the same transaction."""
         if not docs:
             return
         for name, text in docs.items():
@@ -61,6 +67,8 @@ class JobQueue:
                 " ON CONFLICT (coll, name) DO UPDATE SET text = EXCLUDED.text, added = now()",
                 [(self.coll, n, t) for n, t in docs.items()],
             )
+            if pending:
+                self._owe(cur, list(docs))
 
     def documents(self, names: list[str] | None = None) -> dict[str, str]:
         """name → text of these documents (every document when names is None)."""
@@ -97,9 +105,38 @@ class JobQueue:
             out[candidate] = text
         return out
 
-    def delete_documents(self, names: list[str]) -> None:
+    def delete_documents(self, names: list[str], pending: bool = False) -> None:
+        """pending: the removal of their articles is owed (``queue_pending``), in the same transaction."""
+        with self.db.transaction() as db, db.cursor() as cur:
+            cur.execute("DELETE FROM documents WHERE coll = %s AND name = ANY(%s)", (self.coll, names))
+            if pending:
+                self._owe(cur, names)
+
+    def _owe(self, cur: Any, names: list[str]) -> None:
+        cur.executemany(
+            "INSERT INTO pending_documents (coll, name) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            [(self.coll, n) for n in names],
+        )
+
+    def queue_pending(self, batch: int = 25) -> list[int]:
+        """Queues the sync of every document whose sync is owed, ``batch`` a job (several workers embed
+        one poll's articles side by side), in the transaction that clears them: each is queued once,
+        by whichever process comes first; a process cut off before the end leaves them owed."""
         with self.db.transaction() as db:
-            db.execute("DELETE FROM documents WHERE coll = %s AND name = ANY(%s)", (self.coll, names))
+            names = sorted(
+                str(r[0])
+                for r in db.execute(
+                    "DELETE FROM pending_documents WHERE coll = %s RETURNING name", (self.coll,)
+                ).fetchall()
+            )
+            jobs = []
+            for i in range(0, len(names), batch):
+                row = db.execute(
+                    "INSERT INTO jobs (coll, kind, payload) VALUES (%s, %s, %s) RETURNING id",
+                    (self.coll, DOCUMENTS, json.dumps({"names": names[i : i + batch]})),
+                ).fetchone()
+                jobs.append(int(row[0]))
+        return jobs
 
     # ---- jobs ------------------------------------------------------------------------------------
 
@@ -111,6 +148,37 @@ class JobQueue:
             (self.coll, kind, json.dumps(payload)),
         )
         return int(rows[0][0])
+
+    def schedule_feeds(self, interval_s: float) -> int | None:
+        """Queues a poll of every followed feed when one is due: feeds are followed, no poll of them all
+        is queued, and none finished in the last interval_s. One process decides at a time (a
+        transaction's advisory lock), so any number of idle workers queue one poll. The job's id, or
+        None when none was due."""
+        if interval_s <= 0:
+            return None
+        with self.db.transaction() as db:
+            got = db.execute(
+                "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (f"{self.coll}:feeds-due",)
+            ).fetchone()
+            if not got or not got[0]:
+                return None  # another worker is deciding
+            row = db.execute(
+                "INSERT INTO jobs (coll, kind, payload) SELECT %s, %s, %s::jsonb"
+                " WHERE EXISTS (SELECT 1 FROM feeds WHERE coll = %s)"
+                " AND NOT EXISTS (SELECT 1 FROM jobs WHERE coll = %s AND kind = %s AND payload = %s::jsonb"
+                " AND (state = 'queued' OR finished > now() - make_interval(secs => %s))) RETURNING id",
+                (
+                    self.coll,
+                    FEEDS,
+                    json.dumps({"urls": None}),
+                    self.coll,
+                    self.coll,
+                    FEEDS,
+                    json.dumps({"urls": None}),
+                    float(interval_s),
+                ),
+            ).fetchone()
+        return int(row[0]) if row else None
 
     @contextmanager
     def take(self, worker: str) -> Iterator[Job | None]:
@@ -136,7 +204,7 @@ class JobQueue:
                 if row is None:
                     yield None
                     return
-                job = Job(int(row[0]), str(row[1]), dict(row[2]))
+                job = Job(int(row[0]), str(row[1]), row[2])
                 self._results[job.id] = {}
                 try:
                     yield job

@@ -52,3 +52,20 @@ def ingest_locks(db: Database, writer: str, article_ids: list[str], prefix: str)
         raise db.unavailable(e) from None
     finally:
         conn.close()
+
+
+@contextmanager
+def held_locks(db: Database, names: list[str]) -> Iterator[None]:
+    """Holds the locks of these names for the block (waiting for other holders), taken in one order so
+    that two holders never wait for each other in a circle; released with the connection."""
+    import psycopg
+
+    conn = db.connect()
+    try:
+        for name in sorted(set(names)):
+            conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (name,))
+        yield
+    except psycopg.OperationalError as e:
+        raise db.unavailable(e) from None
+    finally:
+        conn.close()
