@@ -69,7 +69,7 @@ class Updater:
     def submit(self, docs: dict[str, str] | None = None, wait_s: float | None = None) -> str:
         """Cluster mode: keeps these texts (name → text) in PostgreSQL, queues their sync (every kept
         document's when docs is None), and waits up to wait_s (ui.job_wait_s) for a worker; one line."""
-        from assistant.worker import enqueue_all, enqueue_documents, job_line, queue_of
+        from assistant.enqueue import enqueue_all, enqueue_documents, job_line, queue_of
 
         queue = queue_of(self.assistant)
         if docs is None:
@@ -97,8 +97,8 @@ class Updater:
         cluster mode its feed list, articles (as documents) and locks in PostgreSQL."""
         if self._poller is None:
             if self.cluster:
+                from assistant.enqueue import queue_of
                 from assistant.store.postgres.feeds import FeedDocuments, PgFeedList, PgFeedLocks
-                from assistant.worker import queue_of
 
                 queue = queue_of(self.assistant)
                 feeds = PgFeedList(queue.db, queue.coll)
@@ -120,7 +120,7 @@ class Updater:
             return 0, ""
         if not self.cluster:
             return n, self.sync().summary()
-        from assistant.worker import queue_of
+        from assistant.enqueue import queue_of
 
         done = self._wait_jobs(queue_of(self.assistant).queue_pending(), self.settings.ui.job_wait_s)
         return n, done.pending or "indexed by the workers: " + (done.index or SyncReport()).summary()
@@ -130,8 +130,8 @@ class Updater:
         the first one still queued (``pending``)."""
         import time
 
+        from assistant.enqueue import job_line, queue_of
         from assistant.store.postgres.jobs import JobFailed
-        from assistant.worker import job_line, queue_of
 
         queue = queue_of(self.assistant)
         deadline = time.monotonic() + wait_s
@@ -186,7 +186,7 @@ class Updater:
         """Cluster mode, in a worker: polls the feeds (these URLs, or every one) and queues the sync of
         the documents the poll wrote or removed (and of any an earlier poll, cut off, left owed): the
         poll's report and those jobs' ids."""
-        from assistant.worker import queue_of
+        from assistant.enqueue import queue_of
 
         queue = queue_of(self.assistant)
         jobs = queue.queue_pending()
@@ -204,8 +204,8 @@ class Updater:
         and for the indexing of what it brought."""
         import time
 
+        from assistant.enqueue import job_line, queue_of
         from assistant.store.postgres.jobs import FEEDS, JobFailed
-        from assistant.worker import job_line, queue_of
 
         queue = queue_of(self.assistant)
         deadline = time.monotonic() + self.settings.ui.job_wait_s

@@ -22,27 +22,17 @@ import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from assistant.corpus.files import Article, ArticleError, Failure, parse_content
-from assistant.providers import ConfigError
+from assistant.enqueue import queue_of
 from assistant.service import Assistant
 from assistant.store import SyncReport
-from assistant.store.postgres.jobs import DOCUMENTS, FEEDS, FOLDERS, Job, JobQueue
-
-if TYPE_CHECKING:
-    from assistant.updates import FeedsSync
+from assistant.store.postgres.jobs import DOCUMENTS, FEEDS, FOLDERS, Job
+from assistant.updates import FeedsSync, Updater
 
 log = logging.getLogger(__name__)
 
 DOCUMENTS_FOLDER = "documents"  # how a document's articles are named (origin: documents/<name>)
-
-
-def queue_of(assistant: Assistant) -> JobQueue:
-    stores = assistant.index.stores
-    if stores.database is None:
-        raise ConfigError("jobs need the cluster store mode: set ASSISTANT_STORE__MODE=cluster")
-    return JobQueue(stores.database, stores.name)
 
 
 def articles_of(docs: dict[str, str], assistant: Assistant) -> tuple[list[Article], list[Failure]]:
@@ -116,8 +106,6 @@ class Worker:
         if job.kind == FOLDERS:
             return self.assistant.sync([Path(p) for p in _strings(job, "paths")])
         if job.kind == FEEDS:
-            from assistant.updates import Updater
-
             every = isinstance(job.payload, dict) and job.payload.get("urls") is None
             done, jobs = Updater(self.assistant).poll_feeds_here(None if every else _strings(job, "urls"))
             self.queue.finish(job, {**done.to_dict(), "jobs": jobs})
@@ -168,13 +156,6 @@ class Worker:
         return done
 
 
-def enqueue_documents(assistant: Assistant, docs: dict[str, str]) -> int:
-    """Keeps these texts (name → text) and queues their sync; the job's id."""
-    queue = queue_of(assistant)
-    queue.put_documents(docs)
-    return queue.enqueue(DOCUMENTS, {"names": sorted(docs)})
-
-
 def sync_documents(assistant: Assistant, names: list[str]) -> SyncReport:
     """These documents synced: those kept are added or updated (each article under its own lock), the
     articles of those no longer kept are removed (a feed's expired or purged article). Each document's
@@ -192,26 +173,3 @@ def sync_documents(assistant: Assistant, names: list[str]) -> SyncReport:
         if gone:
             report.removed += assistant.index.withdraw(gone).removed
     return report
-
-
-def enqueue_all(assistant: Assistant, batch: int = 200) -> list[int]:
-    """Every kept document queued again (the page's Re-index), ``batch`` documents a job."""
-    queue = queue_of(assistant)
-    names = queue.document_names()
-    return [queue.enqueue(DOCUMENTS, {"names": names[i : i + batch]}) for i in range(0, len(names), batch)]
-
-
-def job_line(state: Any) -> str:
-    """A job's state in words, for the page and the CLI."""
-    if state is None:
-        return "the job is gone"
-    if state.state == "queued":
-        return f"queued as job {state.id}: a worker indexes it (`assistant worker`)"
-    result = state.result or {}
-    if state.state == "failed":
-        return f"job {state.id} failed on {state.worker}: {result.get('error', '?')}"
-    if state.kind == FEEDS:
-        from assistant.updates import FeedsSync
-
-        return f"polled by worker {state.worker}: " + FeedsSync.from_dict(result).summary()
-    return f"indexed by worker {state.worker}: " + SyncReport.from_dict(result).summary()

@@ -163,8 +163,8 @@ def part_eval(servers: Servers, split: Path, source_index: Path, work: Path) -> 
 
 
 def part_ingest(servers: Servers, split: Path, n_articles: int, workers: list[int], work: Path) -> None:
+    from assistant.enqueue import enqueue_documents, queue_of
     from assistant.service import Assistant
-    from assistant.worker import enqueue_documents, queue_of
 
     lines = (split / "articles.jsonl").read_text(encoding="utf-8").splitlines()[:n_articles]
     n_jobs = 12

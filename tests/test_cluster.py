@@ -226,9 +226,9 @@ def _consistent(index) -> None:  # type: ignore[no-untyped-def]
 def test_workers_take_queued_jobs_and_every_page_answers_from_them(
     tmp_path: Path, postgres, chroma_server: int, embedder
 ) -> None:
+    from assistant.enqueue import enqueue_documents, queue_of
     from assistant.service import Assistant
     from assistant.updates import Updater
-    from assistant.worker import enqueue_documents, queue_of
 
     s = cluster(postgres.url, chroma_server, tmp_path)
     s.llm.backend = "extractive"  # type: ignore[assignment]
@@ -288,8 +288,9 @@ def test_workers_take_queued_jobs_and_every_page_answers_from_them(
 def test_a_bad_document_fails_alone_and_a_job_of_a_dead_store_stays_queued(
     tmp_path: Path, postgres, chroma_server: int
 ) -> None:
+    from assistant.enqueue import enqueue_documents, queue_of
     from assistant.service import Assistant
-    from assistant.worker import Worker, enqueue_documents, queue_of
+    from assistant.worker import Worker
 
     s = cluster(postgres.url, chroma_server, tmp_path)
     page = Assistant.from_settings(s, with_llm=False)
@@ -359,10 +360,11 @@ def test_two_writers_of_different_articles_do_not_wait_for_each_other(
             "a": threading.Thread(target=take, args=("a", ["article-a"])),
             "full": threading.Thread(target=take, args=("full", [], True)),
         }
-        for t in threads.values():
-            t.start()
+        threads["b"].start()  # first: a full sync waiting in the lock queue holds back later writers
         threads["b"].join(20)
         assert "b" in entered  # another article: at once
+        threads["a"].start()
+        threads["full"].start()
         time.sleep(1.0)
         assert "a" not in entered and "full" not in entered  # the same article, and a full sync, wait
         released = time.monotonic()
@@ -373,8 +375,8 @@ def test_two_writers_of_different_articles_do_not_wait_for_each_other(
 
 
 def test_a_worker_killed_mid_job_leaves_it_to_another(tmp_path: Path, postgres, chroma_server: int) -> None:
+    from assistant.enqueue import enqueue_documents, queue_of
     from assistant.service import Assistant
-    from assistant.worker import enqueue_documents, queue_of
 
     s = cluster(postgres.url, chroma_server, tmp_path)
     s.embed_batch_chunks = 16  # several groups, so that the kill falls between or inside writes
@@ -419,8 +421,8 @@ def test_a_worker_killed_mid_job_leaves_it_to_another(tmp_path: Path, postgres, 
 def test_postgres_killed_during_a_sync_and_questions(tmp_path: Path, postgres, chroma_server: int) -> None:
     """The database dies while a worker writes and while a question is asked: one line each, no
     traceback; once it is back the worker finishes the job, and nothing is lost or duplicated."""
+    from assistant.enqueue import enqueue_documents, queue_of
     from assistant.service import Assistant
-    from assistant.worker import enqueue_documents, queue_of
 
     s = cluster(postgres.url, chroma_server, tmp_path)
     page = Assistant.from_settings(s, with_llm=False)
@@ -559,9 +561,10 @@ def test_names_claims_and_hostile_fields(tmp_path: Path, postgres, chroma_server
     """Two different uploads of one name are two articles; a document may not take over an article
     indexed from another document; fields PostgreSQL cannot hold fail alone; `assistant enqueue` of two
     files of one name and `assistant db-server` on a folder of other files are one line each."""
+    from assistant.enqueue import enqueue_documents, queue_of
     from assistant.service import Assistant
     from assistant.updates import Updater
-    from assistant.worker import Worker, enqueue_documents, queue_of
+    from assistant.worker import Worker
 
     s = cluster(postgres.url, chroma_server, tmp_path)
     page = Assistant.from_settings(s, with_llm=False)
@@ -613,3 +616,65 @@ def free_port_() -> int:
     from tests.serverutil import free_port
 
     return free_port()
+
+
+def test_the_chroma_server_killed_during_a_sync_and_questions(tmp_path: Path, postgres) -> None:
+    """The vectors' server dies while a worker writes and while a question is asked: one line each, no
+    traceback; once it is back the worker finishes the job, and nothing is lost or duplicated."""
+    from assistant.enqueue import enqueue_documents, queue_of
+    from assistant.service import Assistant
+    from tests.test_multiprocess import ChromaServer
+
+    chroma = ChromaServer(tmp_path / "chroma-data")
+    try:
+        s = cluster(postgres.url, chroma.port, tmp_path)
+        page = Assistant.from_settings(s, with_llm=False)
+        job = enqueue_documents(page, _articles(30))
+        env = machine_env(tmp_path / "m1", s) | {"ASSISTANT_EMBED_BATCH_CHUNKS": "16"}
+        log = tmp_path / "m1" / "worker.log"
+        with open(log, "w") as errors:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "assistant.cli", "worker", "--name", "survivor", "--poll", "0.5"],
+                cwd=tmp_path / "m1",
+                env=env,
+                stderr=errors,
+                text=True,
+            )
+        try:
+            deadline = time.time() + 300
+            while page.index.stats()["articles"] < 3 and time.time() < deadline:
+                assert worker.poll() is None, log.read_text()[-3000:]
+                time.sleep(0.05)
+            chroma.kill()
+            try:
+                deadline = time.time() + 120
+                while "a job waits" not in log.read_text() and time.time() < deadline:
+                    time.sleep(0.2)
+                said = [line for line in log.read_text().splitlines() if "a job waits" in line]
+                assert said and "Traceback" not in log.read_text(), log.read_text()[-3000:]
+                assert "127.0.0.1" in said[0] or "vector" in said[0].lower(), said
+                r = cli(tmp_path / "m2", s, "ask", "Who is the engineer of bridge number 3?", timeout=120)
+                assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+                assert len([x for x in r.stderr.splitlines() if x.startswith("error:")]) == 1, r.stderr
+            finally:
+                chroma.start()
+            st = None
+            deadline = time.time() + 300
+            while time.time() < deadline:
+                st = queue_of(page).state(job)
+                if st is not None and st.state == "done":
+                    break
+                time.sleep(0.5)
+            assert st is not None and st.state == "done" and st.worker == "survivor", st
+        finally:
+            worker.kill()
+            worker.wait(10)
+        again = Assistant.from_settings(s, with_llm=False)  # the counts read afresh
+        assert again.index.stats()["articles"] == 30
+        _consistent(again.index)
+        answer = again.ask("Since the floods of which year has bridge number 3 been closed?")
+        assert not answer.refused and "floods of 1993" in answer.text, answer.text
+        hits = again.index.stores.lexical.search("Mara Quill3 engineer", 3)
+        assert hits and hits[0][0].startswith("https://news.example.org/3:"), hits
+    finally:
+        chroma.stop()

@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,21 +18,7 @@ import pytest
 from assistant.settings import FeedsSettings, FetchSettings, Settings
 from tests.feedsite import Entry, FeedSite
 from tests.test_cluster import _consistent, cluster, machine_env, tree
-
-OWLS = [
-    "A pair of barn owls has nested in the old mill at Fenwick for the first time in twenty years, the warden said.",
-    "Volunteers counted four eggs in the nest box last week, and the first chick hatched on Sunday morning.",
-    "The mill closed in 1961 and was restored by a trust in 2019, when the owl box was put up again.",
-]
-BRIDGE = [
-    "The Kelby bridge will close for repairs for six weeks from Monday, the county council announced.",
-    "Traffic will be diverted through Ashby, adding about twenty minutes to journeys into the town centre.",
-    "Engineers found cracks in two of the piers in January during a routine inspection of the crossing.",
-]
-
-
-def day(d: int) -> datetime:
-    return datetime(2025, 3, d, 9, 0, tzinfo=UTC)
+from tests.test_feeds import BRIDGE, OWLS, day
 
 
 @pytest.fixture
@@ -56,9 +41,10 @@ def feed_settings(pg_url: str, chroma_port: int, root: Path) -> Settings:
 def test_a_page_queues_a_poll_a_worker_polls_and_another_page_answers(
     tmp_path: Path, postgres, chroma_server: int, site: FeedSite
 ) -> None:
+    from assistant.enqueue import queue_of
     from assistant.service import Assistant
     from assistant.updates import Updater
-    from assistant.worker import Worker, queue_of
+    from assistant.worker import Worker
 
     s = feed_settings(postgres.url, chroma_server, tmp_path)
     page = Updater(Assistant.from_settings(s, with_llm=False))
@@ -110,9 +96,10 @@ def test_a_page_queues_a_poll_a_worker_polls_and_another_page_answers(
 
 
 def test_idle_workers_queue_one_poll_when_it_is_due(tmp_path: Path, postgres, chroma_server: int) -> None:
+    from assistant.enqueue import queue_of
     from assistant.service import Assistant
     from assistant.updates import Updater
-    from assistant.worker import Worker, queue_of
+    from assistant.worker import Worker
 
     s = feed_settings(postgres.url, chroma_server, tmp_path)
     page = Updater(Assistant.from_settings(s, with_llm=False))
@@ -178,10 +165,11 @@ def test_what_a_cut_off_poll_wrote_is_indexed_by_the_next_one(
 def test_hostile_jobs_and_oversized_feed_rows_are_one_line_each(
     tmp_path: Path, postgres, chroma_server: int
 ) -> None:
+    from assistant.enqueue import queue_of
     from assistant.service import Assistant
     from assistant.store.postgres.jobs import DOCUMENTS, FEEDS, FOLDERS
     from assistant.updates import Updater
-    from assistant.worker import Worker, queue_of
+    from assistant.worker import Worker
 
     s = feed_settings(postgres.url, chroma_server, tmp_path)
     page = Updater(Assistant.from_settings(s, with_llm=False))

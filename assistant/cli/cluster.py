@@ -63,8 +63,8 @@ def enqueue(
 ) -> None:
     """Keep article files in PostgreSQL and queue them for the ingest workers (cluster mode)."""
     from assistant.corpus.files import ArticleError, iter_files, read_text
+    from assistant.enqueue import enqueue_documents, job_line, queue_of
     from assistant.providers import ConfigError
-    from assistant.worker import enqueue_documents, job_line, queue_of
 
     settings = make_settings()
     docs: dict[str, str] = {}
