@@ -275,3 +275,39 @@ def test_cli_feeds_on_two_machines_with_a_worker_on_a_third(
     r = cli(b, "stats", "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["articles"] == 0, r.stdout + r.stderr[-2000:]
     assert tree(tmp_path, skip=(a, b, c)) == before, "a machine wrote outside its working folder"
+
+
+def test_the_page_follows_a_feed_through_a_worker_and_says_when_none_is_there(
+    tmp_path: Path, postgres, chroma_server: int, site: FeedSite
+) -> None:
+    from assistant.service import Assistant
+    from assistant.ui.page import ChatApp
+    from assistant.worker import Worker
+
+    s = feed_settings(postgres.url, chroma_server, tmp_path)
+    s.ui.job_wait_s = 2
+    app = ChatApp(Assistant.from_settings(s, with_llm=False))
+    site.set_feed("/a.xml", [Entry("Owls return", "/owls", day(18))], title="Fenwick Times")
+    site.set_feed("/b.xml", [Entry("Bridge to close", "/bridge", day(19))], title="Kelby News")
+
+    # no worker: the feed is followed and its poll stays queued, in one line
+    line = app.whats_new.add_feed(site.url("/a.xml"), "", client="")
+    assert line.startswith("Now following “Fenwick Times”: its first poll is queued as job"), line
+    assert "\n" not in line and [c[1] for c in app.view(1)["feed_choices"]] == [site.url("/a.xml")]
+
+    app.ctx.settings.ui.job_wait_s = 120
+    stop = threading.Event()
+    runner = threading.Thread(target=Worker(app.ctx.assistant, "w").run, args=(stop,), daemon=True)
+    runner.start()
+    try:
+        line = app.whats_new.add_feed(site.url("/b.xml"), "", client="")
+        assert line.startswith("Now following “Kelby News”: 1 entry: 1 new"), line
+        assert "Index: added 1" in line or "Index: added 2" in line, line  # and the queued poll of a.xml
+    finally:
+        stop.set()
+        runner.join(60)
+    latest = app.view(1)["latest"]
+    assert "Kelby bridge to close" in latest or "Bridge to close" in latest, latest[:2000]
+    assert app.whats_new.remove_feed(site.url("/b.xml")).startswith("Stopped following “Kelby News”")
+    assert [f.url for f in app.ctx.updater.feeds()] == [site.url("/a.xml")]
+    assert app.whats_new.add_feed("javascript:alert(1)", "", client="").count("\n") == 0
