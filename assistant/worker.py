@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from assistant.store.postgres.jobs import DOCUMENTS, FEEDS, FOLDERS, Job
 from assistant.updates import FeedsSync, Updater
 
 log = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 3600.0  # how often an idle worker forgets the jobs that ended more than a week ago
 
 DOCUMENTS_FOLDER = "documents"  # how a document's articles are named (origin: documents/<name>)
 
@@ -84,6 +87,7 @@ class Worker:
         self.assistant = assistant
         self.queue = queue_of(assistant)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self._pruned_at = -PRUNE_EVERY_S  # at its first idle moment
         self.say = say or (lambda line: log.info("%s", line))  # a line per job begun and ended
 
     def run_one(self) -> Job | None:
@@ -114,10 +118,14 @@ class Worker:
 
     def schedule(self) -> None:
         """An idle worker queues the poll of every followed feed when one is due (feeds.interval_minutes;
-        whichever worker is idle first, once per interval across the cluster)."""
+        whichever worker is idle first, once per interval across the cluster); once an hour it forgets
+        the jobs that ended more than a week ago."""
         job = self.queue.schedule_feeds(self.assistant.settings.feeds.interval_minutes * 60)
         if job is not None:
             self.say(f"worker {self.name}: the feeds' poll is due: queued as job {job}")
+        if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
+            self.queue.prune()
+            self._pruned_at = time.monotonic()
 
     def run(self, stop: threading.Event, once: bool = False, poll_s: float = 1.0) -> int:
         """Does jobs until stop is set (or, with once, until none is queued); returns how many it did. A

@@ -132,6 +132,12 @@ def test_idle_workers_queue_one_poll_when_it_is_due(tmp_path: Path, postgres, ch
     assert queue.schedule_feeds(3600) is None  # polled within the hour
     assert queue.schedule_feeds(0.001) is not None  # due again
 
+    # jobs that ended more than a week ago are forgotten; queued and recent ones stay
+    with page.assistant.index.stores.database.transaction() as db:
+        db.execute("UPDATE jobs SET finished = now() - interval '8 days' WHERE id = %s", (first[0],))
+    assert queue.prune() == 1 and queue.state(first[0]) is None
+    assert queue.counts() == {"queued": 1}
+
 
 def test_what_a_cut_off_poll_wrote_is_indexed_by_the_next_one(
     tmp_path: Path, postgres, chroma_server: int, site: FeedSite

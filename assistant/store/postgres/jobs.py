@@ -180,6 +180,17 @@ class JobQueue:
             ).fetchone()
         return int(row[0]) if row else None
 
+    def prune(self, keep_days: float = 7.0) -> int:
+        """Forgets jobs that ended more than keep_days ago (their results were waited for long since);
+        how many. An idle worker calls it, so the table does not grow for ever."""
+        with self.db.transaction() as db:
+            cur = db.execute(
+                "DELETE FROM jobs WHERE coll = %s AND state <> 'queued'"
+                " AND finished < now() - make_interval(days => %s)",
+                (self.coll, int(keep_days)),
+            )
+            return int(cur.rowcount or 0)
+
     @contextmanager
     def take(self, worker: str) -> Iterator[Job | None]:
         """The oldest queued job no other worker holds (None when there is none), locked for the block
