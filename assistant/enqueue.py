@@ -8,7 +8,7 @@ from typing import Any
 from assistant.providers import ConfigError
 from assistant.service import Assistant
 from assistant.store import SyncReport
-from assistant.store.postgres.jobs import DOCUMENTS, JobQueue
+from assistant.store.postgres.jobs import DOCUMENTS, JobFailed, JobQueue
 
 
 def queue_of(assistant: Assistant) -> JobQueue:
@@ -42,3 +42,21 @@ def job_line(state: Any) -> str:
     if state.state == "failed":
         return f"job {state.id} failed on {state.worker}: {result.get('error', '?')}"
     return f"indexed by worker {state.worker}: " + SyncReport.from_dict(result).summary()
+
+
+def wait_jobs(queue: JobQueue, jobs: list[int], wait_s: float) -> tuple[SyncReport | None, str]:
+    """Waits, up to wait_s in all, for these documents jobs: (their reports together, "") when all are
+    done (None when there were none), (None, the line of the first one still queued) otherwise. A
+    failed one raises JobFailed with its line."""
+    import time
+
+    deadline = time.monotonic() + wait_s
+    index: SyncReport | None = None
+    for job in jobs:
+        st = queue.wait(job, max(0.0, deadline - time.monotonic()))
+        if st is not None and st.state == "failed":
+            raise JobFailed(job_line(st))
+        if st is None or st.state != "done":
+            return None, job_line(st)
+        index = (index or SyncReport()).absorb(SyncReport.from_dict(st.result or {}))
+    return index, ""

@@ -97,14 +97,11 @@ class Updater:
         cluster mode its feed list, articles (as documents) and locks in PostgreSQL."""
         if self._poller is None:
             if self.cluster:
-                from assistant.enqueue import queue_of
-                from assistant.store.postgres.feeds import FeedDocuments, PgFeedList, PgFeedLocks
+                from assistant.store.postgres.feeds import cluster_poller
 
-                queue = queue_of(self.assistant)
-                feeds = PgFeedList(queue.db, queue.coll)
-                articles = FeedDocuments(queue, feeds, self.settings.feeds.folder)
-                locks = PgFeedLocks(queue.db, queue.coll)
-                self._poller = FeedPoller(feeds, self.settings, articles=articles, locks=locks)
+                database = self.assistant.index.stores.database
+                assert database is not None
+                self._poller = cluster_poller(self.settings, database)
             else:
                 self._poller = FeedPoller(FeedRegistry(Path(self.settings.index_dir)), self.settings)
         return self._poller
@@ -112,38 +109,20 @@ class Updater:
     def feeds(self) -> list[Feed]:
         return self.poller.registry.feeds()
 
-    def remove_feed(self, feed: Feed, purge: bool = False) -> tuple[int, str]:
+    def remove_feed(self, feed: Feed, purge: bool = False) -> tuple[int, SyncReport | None, str]:
         """Stops following the feed (purge: and removes the articles only it gave, from the index too):
-        how many articles were removed, and the index's line ("" when nothing was removed)."""
+        how many articles were removed, the index's report (None when nothing was synced) and, in
+        cluster mode, the line of a removal still queued for the workers ("" when none is)."""
         n = self.poller.remove(feed, purge)
         if not n:
-            return 0, ""
+            return 0, None, ""
         if not self.cluster:
-            return n, self.sync().summary()
-        from assistant.enqueue import queue_of
-
-        done = self._wait_jobs(queue_of(self.assistant).queue_pending(), self.settings.ui.job_wait_s)
-        return n, done.pending or "indexed by the workers: " + (done.index or SyncReport()).summary()
-
-    def _wait_jobs(self, jobs: list[int], wait_s: float) -> FeedsSync:
-        """Waits, up to wait_s in all, for these documents jobs: their reports together, or the line of
-        the first one still queued (``pending``)."""
-        import time
-
-        from assistant.enqueue import job_line, queue_of
-        from assistant.store.postgres.jobs import JobFailed
+            return n, self.sync(), ""
+        from assistant.enqueue import queue_of, wait_jobs
 
         queue = queue_of(self.assistant)
-        deadline = time.monotonic() + wait_s
-        index: SyncReport | None = None
-        for job in jobs:
-            st = queue.wait(job, max(0.0, deadline - time.monotonic()))
-            if st is not None and st.state == "failed":
-                raise JobFailed(job_line(st))
-            if st is None or st.state != "done":
-                return FeedsSync(PollReport(), None, job_line(st))
-            index = (index or SyncReport()).absorb(SyncReport.from_dict(st.result or {}))
-        return FeedsSync(PollReport(), index)
+        index, pending = wait_jobs(queue, queue.queue_pending(), self.settings.ui.job_wait_s)
+        return n, index, pending
 
     def sync(self, roots: Sequence[Path] | None = None, progress: ProgressFn | None = None) -> SyncReport:
         """Syncs the given roots (default: every folder), waiting for a sync already running."""
@@ -184,18 +163,20 @@ class Updater:
         self, urls: Sequence[str] | None, today: date | None = None
     ) -> tuple[FeedsSync, list[int]]:
         """Cluster mode, in a worker: polls the feeds (these URLs, or every one) and queues the sync of
-        the documents the poll wrote or removed (and of any an earlier poll, cut off, left owed): the
-        poll's report and those jobs' ids."""
+        the documents the poll wrote or removed (and of any an earlier poll, cut off, left owed), all
+        under the poll's lock: the poll's report and those jobs' ids."""
         from assistant.enqueue import queue_of
 
         queue = queue_of(self.assistant)
-        jobs = queue.queue_pending()
-        wanted = None if urls is None else set(urls)
-        only = None if wanted is None else [f for f in self.poller.registry.feeds() if f.url in wanted]
-        poll = self.poller.poll(only, today)
+        poller = self.poller
+        with poller.locks.polling():
+            jobs = queue.queue_pending()
+            wanted = None if urls is None else set(urls)
+            only = None if wanted is None else [f for f in poller.registry.feeds() if f.url in wanted]
+            poll = poller.poll_held(only, today)
+            jobs += queue.queue_pending()
         for f in poll.feeds:
             log.info("feed %s: %s", f.url, f.line())
-        jobs += queue.queue_pending()
         pending = f"queued as job{'s' if len(jobs) > 1 else ''} {', '.join(map(str, jobs))}" if jobs else ""
         return FeedsSync(poll, None, pending), jobs
 
@@ -204,7 +185,7 @@ class Updater:
         and for the indexing of what it brought."""
         import time
 
-        from assistant.enqueue import job_line, queue_of
+        from assistant.enqueue import job_line, queue_of, wait_jobs
         from assistant.store.postgres.jobs import FEEDS, JobFailed
 
         queue = queue_of(self.assistant)
@@ -220,5 +201,5 @@ class Updater:
         jobs = [int(j) for j in result.get("jobs", [])]
         if not jobs:
             return FeedsSync(poll, None)
-        indexed = self._wait_jobs(jobs, max(0.0, deadline - time.monotonic()))
-        return FeedsSync(poll, indexed.index, indexed.pending)
+        index, pending = wait_jobs(queue, jobs, max(0.0, deadline - time.monotonic()))
+        return FeedsSync(poll, index, pending)

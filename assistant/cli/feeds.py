@@ -56,10 +56,19 @@ def _poller(index_dir: Path | None):  # type: ignore[no-untyped-def]
     from assistant.corpus.feeds.poll import FeedPoller
     from assistant.corpus.feeds.registry import FeedRegistry
 
-    if _cluster(index_dir):
-        with _feed_list_problems():
-            return _updater(index_dir).poller
     settings = make_settings(index_dir)
+    if _cluster(index_dir):  # the list in PostgreSQL alone: works while the Chroma server is down
+        from assistant.providers import MissingExtra
+        from assistant.store.postgres.database import Database
+        from assistant.store.postgres.feeds import cluster_poller
+
+        with _feed_list_problems():
+            try:
+                return cluster_poller(
+                    settings, Database(settings.store.database_url, settings.store.pool_size)
+                )
+            except MissingExtra as e:
+                fail(str(e))
     try:
         return FeedPoller(FeedRegistry(Path(settings.index_dir)), settings)
     except Exception as e:  # noqa: BLE001 - an unreadable feed list is one line, not a traceback
@@ -123,7 +132,7 @@ def remove(
     index_dir: IndexDir = None,
 ) -> None:
     """Stop following a feed. Its articles stay (news archives keep old items) unless --purge."""
-    if _cluster(index_dir):  # the purged articles' documents deleted, their removal queued for a worker
+    if _cluster(index_dir) and purge:  # the removal of its articles queued for the workers, and waited for
         updater = _updater(index_dir)
         with _feed_list_problems():
             found = updater.poller.registry.feed(feed.strip())
@@ -131,11 +140,11 @@ def remove(
                 fail(
                     f"no followed feed has the address or name {feed.strip()[:200]!r} (see `assistant feeds list`)"
                 )
-            n, line = updater.remove_feed(found, purge)
-        typer.echo(f"Stopped following “{found.name}”." + (f" Removed {n} of its articles." if purge else ""))
-        if line:
-            typer.echo(f"index: {line}")
-        return
+            n, index, pending = updater.remove_feed(found, purge)
+        typer.echo(f"Stopped following “{found.name}”. Removed {n} of its articles.")
+        if pending or index is not None:
+            typer.echo(f"index: {pending or index.summary()}")  # type: ignore[union-attr]
+        raise typer.Exit(3 if pending else 0)
     poller = _poller(index_dir)
     with _feed_list_problems():
         found = poller.registry.feed(feed.strip())

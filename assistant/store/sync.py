@@ -218,10 +218,11 @@ class Syncer:
             with self.stores.writing(ids):
                 known = self.records.manifest_of(ids)  # again, under the locks
                 ids = [aid for aid, m in known.items() if str(m.get("path", "")) in wanted]
-                old_chunks = self._chunk_ids(ids, known)
-                self.records.delete(ids)  # the record first, as in _sync: a crash then leaves orphans only
+                # the record last: a job cut off here is done again (it stays queued) and finds the
+                # article by its record's path (no full sync runs in a worker to find orphans)
+                self.vectors.delete_ids(self._chunk_ids(ids, known))
                 self.lexical.delete_articles(ids)
-                self.vectors.delete_ids(old_chunks)
+                self.records.delete(ids)
                 report.removed = len(ids)
         self.records.delete_failures(
             [aid for aid, rec in self.records.failures().items() if str(rec.get("path", "")) in wanted]

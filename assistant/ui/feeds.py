@@ -86,8 +86,14 @@ class FeedActions:
         url = (url if isinstance(url, str) else "").strip()
         if not url:
             return "Choose a followed feed to remove."
-        feed = next((f for f in self.ctx.updater.feeds() if f.url == url), None)
-        if feed is None:
-            return "That feed is not followed."
-        self.ctx.updater.poller.remove(feed)
+        try:
+            feed = next((f for f in self.ctx.updater.feeds() if f.url == url), None)
+            if feed is None:
+                return "That feed is not followed."
+            self.ctx.updater.poller.remove(feed)
+        except Exception as e:  # noqa: BLE001 - one line, never a traceback; the page keeps serving
+            log.exception("removing the feed %s failed", url)
+            return (
+                f"Could not stop following {url[:200]}: {type(e).__name__}: {' '.join(str(e).split())[:200]}"
+            )
         return f"Stopped following “{feed.name}”; the articles it brought stay in the index."

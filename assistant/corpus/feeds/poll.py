@@ -230,9 +230,10 @@ class FeedPoller:
         """Polls the feeds (all, or `only`): feeds on different hosts side by side (POLL_THREADS), the
         feeds of one host one after the other."""
         with self.locks.polling():
-            return self._poll(only, today)
+            return self.poll_held(only, today)
 
-    def _poll(self, only: Sequence[Feed] | None, today: date | None) -> PollReport:
+    def poll_held(self, only: Sequence[Feed] | None = None, today: date | None = None) -> PollReport:
+        """poll, by a caller that holds the poll's lock (``locks.polling()``)."""
         self.robots.forget_failures()  # a robots.txt that could not be read is read again each poll
         feeds = list(only if only is not None else self.registry.feeds())
         day_ = today or date.today()

@@ -9,9 +9,10 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 from assistant.corpus.feeds.articles import ArticleFile, ArticleSink
+from assistant.corpus.feeds.poll import FeedPoller
 from assistant.corpus.feeds.registry import Feed, FeedList, Item, StoredArticle, now
 from assistant.corpus.feeds.urls import url_key
-from assistant.settings import CorpusSettings
+from assistant.settings import CorpusSettings, Settings
 from assistant.store.postgres.database import Database
 from assistant.store.postgres.jobs import JobQueue
 from assistant.store.postgres.locks import advisory_lock
@@ -185,3 +186,12 @@ class PgFeedLocks:
 
     def writing(self) -> AbstractContextManager[None]:
         return advisory_lock(self.db, f"{self.coll}:feeds-write")
+
+
+def cluster_poller(settings: Settings, db: Database) -> FeedPoller:
+    """The feed poller of cluster mode: its list, articles and locks in this database (no vectors, no
+    model: the CLI's `feeds list|add|remove` work while the Chroma server is down)."""
+    coll = settings.store.collection
+    feeds = PgFeedList(db, coll)
+    articles = FeedDocuments(JobQueue(db, coll), feeds, settings.feeds.folder)
+    return FeedPoller(feeds, settings, articles=articles, locks=PgFeedLocks(db, coll))

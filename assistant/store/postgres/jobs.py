@@ -227,7 +227,7 @@ class JobQueue:
                 if error is not None:
                     result = {**result, "error": f"{type(error).__name__}: {error}"[:500]}
                 conn.execute(
-                    "UPDATE jobs SET state = %s, finished = now(), worker = %s, result = %s WHERE id = %s",
+                    "UPDATE jobs SET state = %s, finished = clock_timestamp(), worker = %s, result = %s WHERE id = %s",
                     ("failed" if error else "done", worker, json.dumps(result), job.id),
                 )
         except psycopg.OperationalError as e:
