@@ -51,13 +51,14 @@ def _cluster(index_dir: Path | None) -> bool:
 
 
 def _poller(index_dir: Path | None):  # type: ignore[no-untyped-def]
-    """The feed list alone (no models loaded) for add, list and remove; in cluster mode the feed list
-    in PostgreSQL (the stores opened)."""
+    """The feed list alone (no models loaded, no vectors opened) for add, list and remove: the file
+    under the index folder, or in cluster mode the tables in PostgreSQL."""
     from assistant.corpus.feeds.poll import FeedPoller
     from assistant.corpus.feeds.registry import FeedRegistry
+    from assistant.settings import StoreMode
 
     settings = make_settings(index_dir)
-    if _cluster(index_dir):  # the list in PostgreSQL alone: works while the Chroma server is down
+    if settings.store.mode == StoreMode.CLUSTER:  # PostgreSQL alone: works while Chroma is down
         from assistant.providers import MissingExtra
         from assistant.store.postgres.database import Database
         from assistant.store.postgres.feeds import cluster_poller
