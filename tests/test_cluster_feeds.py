@@ -11,7 +11,9 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,13 +40,27 @@ def feed_settings(pg_url: str, chroma_port: int, root: Path) -> Settings:
     return s
 
 
+@contextmanager
+def running_worker(assistant: Any, name: str) -> Iterator[None]:
+    """An ingest worker in a thread of this process for the block (its own machine in all but name)."""
+    from assistant.worker import Worker
+
+    stop = threading.Event()
+    runner = threading.Thread(target=Worker(assistant, name).run, args=(stop,), daemon=True)
+    runner.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        runner.join(60)
+
+
 def test_a_page_queues_a_poll_a_worker_polls_and_another_page_answers(
     tmp_path: Path, postgres, chroma_server: int, site: FeedSite
 ) -> None:
     from assistant.enqueue import queue_of
     from assistant.service import Assistant
     from assistant.updates import Updater
-    from assistant.worker import Worker
 
     s = feed_settings(postgres.url, chroma_server, tmp_path)
     page = Updater(Assistant.from_settings(s, with_llm=False))
@@ -56,10 +72,7 @@ def test_a_page_queues_a_poll_a_worker_polls_and_another_page_answers(
     assert added and [f.name for f in Updater(other_page).feeds()] == ["Fenwick"]  # one list for all
     page.poller.add(site.url("/b.xml"))
 
-    stop = threading.Event()
-    runner = threading.Thread(target=Worker(worker_side, "w1").run, args=(stop,), daemon=True)
-    runner.start()
-    try:
+    with running_worker(worker_side, "w1"):
         first = page.sync_feeds()
         assert not first.pending, first.summary()
         assert [(f.new, len(f.failed)) for f in first.poll.feeds] == [(1, 1), (1, 0)]
@@ -90,9 +103,6 @@ def test_a_page_queues_a_poll_a_worker_polls_and_another_page_answers(
         ]
         assert [f.url for f in page.feeds()] == [site.url("/b.xml")]
         _consistent(Assistant.from_settings(s, with_llm=False).index)  # counts read afresh
-    finally:
-        stop.set()
-        runner.join(60)
 
 
 def test_idle_workers_queue_one_poll_when_it_is_due(tmp_path: Path, postgres, chroma_server: int) -> None:
@@ -145,7 +155,6 @@ def test_what_a_cut_off_poll_wrote_is_indexed_by_the_next_one(
     sync stays owed (in the article's own transaction), and the next poll queues it."""
     from assistant.service import Assistant
     from assistant.updates import Updater
-    from assistant.worker import Worker
 
     s = feed_settings(postgres.url, chroma_server, tmp_path)
     page = Updater(Assistant.from_settings(s, with_llm=False))
@@ -154,14 +163,8 @@ def test_what_a_cut_off_poll_wrote_is_indexed_by_the_next_one(
     cut_off = page.poller.poll()  # what a worker's poll does before it queues anything
     assert cut_off.feeds[0].new == 1 and page.assistant.index.stats()["articles"] == 0
 
-    stop = threading.Event()
-    runner = threading.Thread(target=Worker(page.assistant, "w").run, args=(stop,), daemon=True)
-    runner.start()
-    try:
+    with running_worker(page.assistant, "w"):
         again = page.sync_feeds()
-    finally:
-        stop.set()
-        runner.join(60)
     assert again.poll.feeds[0].not_modified  # nothing new in the feed…
     assert again.index is not None and again.index.added == 1  # …and what was owed is indexed
     assert "four eggs" in page.assistant.ask("How many eggs did volunteers count in the owl nest box?").text
@@ -287,7 +290,6 @@ def test_the_page_follows_a_feed_through_a_worker_and_says_when_none_is_there(
 ) -> None:
     from assistant.service import Assistant
     from assistant.ui.page import ChatApp
-    from assistant.worker import Worker
 
     s = feed_settings(postgres.url, chroma_server, tmp_path)
     s.ui.job_wait_s = 2
@@ -301,16 +303,10 @@ def test_the_page_follows_a_feed_through_a_worker_and_says_when_none_is_there(
     assert "\n" not in line and [c[1] for c in app.view(1)["feed_choices"]] == [site.url("/a.xml")]
 
     app.ctx.settings.ui.job_wait_s = 120
-    stop = threading.Event()
-    runner = threading.Thread(target=Worker(app.ctx.assistant, "w").run, args=(stop,), daemon=True)
-    runner.start()
-    try:
+    with running_worker(app.ctx.assistant, "w"):
         line = app.whats_new.add_feed(site.url("/b.xml"), "", client="")
         assert line.startswith("Now following “Kelby News”: 1 entry: 1 new"), line
         assert "Index: added 1" in line or "Index: added 2" in line, line  # and the queued poll of a.xml
-    finally:
-        stop.set()
-        runner.join(60)
     latest = app.view(1)["latest"]
     assert "Kelby bridge to close" in latest or "Bridge to close" in latest, latest[:2000]
     assert app.whats_new.remove_feed(site.url("/b.xml")).startswith("Stopped following “Kelby News”")
@@ -326,7 +322,6 @@ def test_retention_expires_articles_and_polls_take_turns(
     from assistant.enqueue import queue_of, wait_jobs
     from assistant.service import Assistant
     from assistant.updates import Updater
-    from assistant.worker import Worker
 
     s = feed_settings(postgres.url, chroma_server, tmp_path)
     s.feeds.retention_days = 7
@@ -346,18 +341,12 @@ def test_retention_expires_articles_and_polls_take_turns(
     [(first, jobs)] = polled  # type: ignore[misc]
     assert (first.poll.feeds[0].new, first.poll.feeds[0].skipped_old) == (1, 1) and len(jobs) == 1
 
-    stop = threading.Event()
-    runner = threading.Thread(target=Worker(page.assistant, "w").run, args=(stop,), daemon=True)
-    runner.start()
-    try:
+    with running_worker(page.assistant, "w"):
         index, pending = wait_jobs(queue, jobs, 120)
         assert not pending and index is not None and index.added == 1
         later, jobs = page.poll_feeds_here(None, date(2025, 4, 30))  # the owls article is 43 days old
         assert later.poll.expired == 1 and len(jobs) == 1
         index, pending = wait_jobs(queue, jobs, 120)
         assert not pending and index is not None and index.removed == 1
-    finally:
-        stop.set()
-        runner.join(60)
     assert page.assistant.index.manifest() == {} and queue.document_names() == []
     assert page.poller.registry.articles() == []
