@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,16 +27,19 @@ class FeedsSync:
     poll: PollReport
     index: SyncReport | None  # None when no article file changed (nothing to sync)
     pending: str = ""  # cluster mode: the poll or its indexing is still queued for a worker (one line)
+    jobs: list[int] = field(default_factory=list)  # cluster mode: the documents jobs the poll queued
 
     def to_dict(self) -> dict[str, Any]:
         d = {**self.poll.to_dict(), "index": (self.index or SyncReport()).to_dict()}
-        return {**d, "synced": self.index is not None, **({"pending": self.pending} if self.pending else {})}
+        d |= {"synced": self.index is not None, **({"pending": self.pending} if self.pending else {})}
+        return d | ({"jobs": self.jobs} if self.jobs else {})
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FeedsSync:
         """As to_dict wrote it (a cluster worker's poll, read back from its job)."""
         index = SyncReport.from_dict(d.get("index") or {}) if d.get("synced") else None
-        return cls(PollReport.from_dict(d), index, str(d.get("pending", "")))
+        jobs = [int(j) for j in d.get("jobs", [])]
+        return cls(PollReport.from_dict(d), index, str(d.get("pending", "")), jobs)
 
     def summary(self) -> str:
         new = sum(f.new for f in self.poll.feeds)
@@ -159,12 +162,10 @@ class Updater:
             log.info("feed %s: %s", f.url, f.line())
         return FeedsSync(poll, index)
 
-    def poll_feeds_here(
-        self, urls: Sequence[str] | None, today: date | None = None
-    ) -> tuple[FeedsSync, list[int]]:
+    def poll_feeds_here(self, urls: Sequence[str] | None, today: date | None = None) -> FeedsSync:
         """Cluster mode, in a worker: polls the feeds (these URLs, or every one) and queues the sync of
         the documents the poll wrote or removed (and of any an earlier poll, cut off, left owed), all
-        under the poll's lock: the poll's report and those jobs' ids."""
+        under the poll's lock: the poll's report, with those jobs (``jobs``) pending."""
         from assistant.enqueue import queue_of
 
         queue = queue_of(self.assistant)
@@ -178,7 +179,7 @@ class Updater:
         for f in poll.feeds:
             log.info("feed %s: %s", f.url, f.line())
         pending = f"queued as job{'s' if len(jobs) > 1 else ''} {', '.join(map(str, jobs))}" if jobs else ""
-        return FeedsSync(poll, None, pending), jobs
+        return FeedsSync(poll, None, pending, jobs)
 
     def _queue_feeds(self, only: Sequence[Feed] | None) -> FeedsSync:
         """Queues a poll (of `only`, or of every feed) and waits, up to ui.job_wait_s in all, for it
@@ -196,10 +197,8 @@ class Updater:
             raise JobFailed(job_line(state))
         if state is None or state.state != "done":
             return FeedsSync(PollReport(), None, job_line(state))
-        result = state.result or {}
-        poll = FeedsSync.from_dict(result).poll
-        jobs = [int(j) for j in result.get("jobs", [])]
-        if not jobs:
-            return FeedsSync(poll, None)
-        index, pending = wait_jobs(queue, jobs, max(0.0, deadline - time.monotonic()))
-        return FeedsSync(poll, index, pending)
+        done = FeedsSync.from_dict(state.result or {})
+        if not done.jobs:
+            return FeedsSync(done.poll, None)
+        index, pending = wait_jobs(queue, done.jobs, max(0.0, deadline - time.monotonic()))
+        return FeedsSync(done.poll, index, pending)

@@ -98,8 +98,7 @@ class Worker:
                 return None
             self.say(f"worker {self.name}: job {job.id} ({job.kind}) begun")
             report = self.handle(job)
-            if job.kind != FEEDS:
-                self.queue.finish(job, report.to_dict())
+            self.queue.finish(job, report.to_dict())
             self.say(f"worker {self.name}: job {job.id} done: {report.summary()}")
         return job
 
@@ -111,9 +110,7 @@ class Worker:
             return self.assistant.sync([Path(p) for p in _strings(job, "paths")])
         if job.kind == FEEDS:
             every = isinstance(job.payload, dict) and job.payload.get("urls") is None
-            done, jobs = Updater(self.assistant).poll_feeds_here(None if every else _strings(job, "urls"))
-            self.queue.finish(job, {**done.to_dict(), "jobs": jobs})
-            return done
+            return Updater(self.assistant).poll_feeds_here(None if every else _strings(job, "urls"))
         raise ValueError(f"unknown job kind {job.kind!r}")
 
     def schedule(self) -> None:

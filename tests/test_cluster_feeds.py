@@ -321,7 +321,7 @@ def test_retention_expires_articles_and_polls_take_turns(
 
     from assistant.enqueue import queue_of, wait_jobs
     from assistant.service import Assistant
-    from assistant.updates import Updater
+    from assistant.updates import FeedsSync, Updater
 
     s = feed_settings(postgres.url, chroma_server, tmp_path)
     s.feeds.retention_days = 7
@@ -331,22 +331,22 @@ def test_retention_expires_articles_and_polls_take_turns(
     page.poller.add(site.url("/a.xml"))
 
     # one poll at a time across the cluster: a poll waits while another holds the poll's lock
-    polled: list[object] = []
+    polled: list[FeedsSync] = []
     with page.poller.locks.polling():
         other = threading.Thread(target=lambda: polled.append(page.poll_feeds_here(None, date(2025, 3, 20))))
         other.start()
         other.join(3)
         assert other.is_alive() and not polled
     other.join(60)
-    [(first, jobs)] = polled  # type: ignore[misc]
-    assert (first.poll.feeds[0].new, first.poll.feeds[0].skipped_old) == (1, 1) and len(jobs) == 1
+    [first] = polled
+    assert (first.poll.feeds[0].new, first.poll.feeds[0].skipped_old) == (1, 1) and len(first.jobs) == 1
 
     with running_worker(page.assistant, "w"):
-        index, pending = wait_jobs(queue, jobs, 120)
+        index, pending = wait_jobs(queue, first.jobs, 120)
         assert not pending and index is not None and index.added == 1
-        later, jobs = page.poll_feeds_here(None, date(2025, 4, 30))  # the owls article is 43 days old
-        assert later.poll.expired == 1 and len(jobs) == 1
-        index, pending = wait_jobs(queue, jobs, 120)
+        later = page.poll_feeds_here(None, date(2025, 4, 30))  # the owls article is 43 days old
+        assert later.poll.expired == 1 and len(later.jobs) == 1
+        index, pending = wait_jobs(queue, later.jobs, 120)
         assert not pending and index is not None and index.removed == 1
     assert page.assistant.index.manifest() == {} and queue.document_names() == []
     assert page.poller.registry.articles() == []
