@@ -170,10 +170,13 @@ class FeedPoller:
         self.pacer = pacer or HostPacer(self.cfg.host_delay_s)
         self.robots = Robots(settings.fetch, self.pacer, ssl_context=ssl_context)
         self.ssl_context = ssl_context
-        if articles is None or locks is None:
-            assert isinstance(registry, FeedRegistry), "articles and locks are given with another registry"
-        self.articles = articles or ArticleFolder(Path(settings.upload_dir) / self.cfg.folder, registry)
-        self.locks = locks or FileFeedLocks(registry.path.parent)  # type: ignore[union-attr]
+        if articles is None or locks is None:  # one machine's: beside the registry's file
+            if not isinstance(registry, FeedRegistry):
+                raise TypeError("articles and locks are given with a feed list other than the file")
+            articles = articles or ArticleFolder(Path(settings.upload_dir) / self.cfg.folder, registry)
+            locks = locks or FileFeedLocks(registry.path.parent)
+        self.articles: ArticleSink = articles
+        self.locks: FeedLocks = locks
         self._url_locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
 
