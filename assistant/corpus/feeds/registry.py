@@ -6,9 +6,11 @@ two feeds, or one text under two addresses, is stored once)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from assistant.sqlitedb import SQLiteFile
 
@@ -80,6 +82,13 @@ class Feed:
             "result": self.result,
         }
 
+    # the columns a feed list reads a feed from, in this order (the file's and PostgreSQL's)
+    COLUMNS = "url, name, added, etag, last_modified, polled_at, ok, result"
+
+    @classmethod
+    def of_row(cls, r: Sequence[Any]) -> Feed:
+        return cls(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7])
+
 
 @dataclass(frozen=True)
 class Item:
@@ -88,6 +97,21 @@ class Item:
     error: str
     retry: bool
     attempts: int
+
+    COLUMNS = "stamp, article, error, retry, attempts"  # as Feed.COLUMNS
+
+    @classmethod
+    def of_row(cls, r: Sequence[Any]) -> Item:
+        return cls(r[0], r[1], r[2], bool(r[3]), r[4])
+
+    @staticmethod
+    def attempts_after(old: Sequence[Any] | None, stamp: str, error: str) -> int:
+        """An entry's failed attempts once this outcome is recorded: one more when it failed again with
+        the same stamp (old: its (stamp, attempts) as recorded, or None), 1 for a first failure, 0 when
+        it did not fail."""
+        if not error:
+            return 0
+        return old[1] + 1 if old and old[0] == stamp else 1
 
 
 @dataclass(frozen=True)
@@ -189,10 +213,8 @@ class FeedRegistry(SQLiteFile, FeedList):
     # ---- feeds -------------------------------------------------------------------------------------
 
     def feeds(self) -> list[Feed]:
-        rows = self._rows(
-            "SELECT url, name, added, etag, last_modified, polled_at, ok, result FROM feeds ORDER BY added, url"
-        )
-        return [Feed(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7]) for r in rows]
+        rows = self._rows(f"SELECT {Feed.COLUMNS} FROM feeds ORDER BY added, url")
+        return [Feed.of_row(r) for r in rows]
 
     def follows(self, url: str) -> bool:
         """True while the feed at exactly this (canonical) URL is followed."""
@@ -237,10 +259,8 @@ class FeedRegistry(SQLiteFile, FeedList):
     # ---- entries -----------------------------------------------------------------------------------
 
     def item(self, feed: str, key: str) -> Item | None:
-        rows = self._rows(
-            "SELECT stamp, article, error, retry, attempts FROM items WHERE feed = ? AND key = ?", (feed, key)
-        )
-        return Item(rows[0][0], rows[0][1], rows[0][2], bool(rows[0][3]), rows[0][4]) if rows else None
+        rows = self._rows(f"SELECT {Item.COLUMNS} FROM items WHERE feed = ? AND key = ?", (feed, key))
+        return Item.of_row(rows[0]) if rows else None
 
     def record_item(
         self, feed: str, key: str, stamp: str, article: str = "", error: str = "", retry: bool = False
@@ -249,7 +269,7 @@ class FeedRegistry(SQLiteFile, FeedList):
             old = db.execute(
                 "SELECT stamp, attempts FROM items WHERE feed = ? AND key = ?", (feed, key)
             ).fetchone()
-            attempts = (old[1] + 1 if old and old[0] == stamp else 1) if error else 0
+            attempts = Item.attempts_after(old, stamp, error)
             db.execute(
                 "INSERT OR REPLACE INTO items (feed, key, stamp, article, error, retry, attempts, seen)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

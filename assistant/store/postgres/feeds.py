@@ -27,11 +27,10 @@ class PgFeedList(FeedList):
 
     def feeds(self) -> list[Feed]:
         rows = self.db.rows(
-            "SELECT url, name, added, etag, last_modified, polled_at, ok, result FROM feeds"
-            " WHERE coll = %s ORDER BY added, url",
+            f"SELECT {Feed.COLUMNS} FROM feeds WHERE coll = %s ORDER BY added, url",
             (self.coll,),
         )
-        return [Feed(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7]) for r in rows]
+        return [Feed.of_row(r) for r in rows]
 
     def follows(self, url: str) -> bool:
         return bool(
@@ -80,11 +79,11 @@ class PgFeedList(FeedList):
 
     def item(self, feed: str, key: str) -> Item | None:
         rows = self.db.rows(
-            "SELECT stamp, article, error, retry, attempts FROM feed_items"
+            f"SELECT {Item.COLUMNS} FROM feed_items"
             " WHERE coll = %s AND md5(feed) = md5(%s) AND md5(key) = md5(%s)",
             (self.coll, feed, key),
         )
-        return Item(rows[0][0], rows[0][1], rows[0][2], bool(rows[0][3]), rows[0][4]) if rows else None
+        return Item.of_row(rows[0]) if rows else None
 
     def record_item(
         self, feed: str, key: str, stamp: str, article: str = "", error: str = "", retry: bool = False
@@ -95,7 +94,7 @@ class PgFeedList(FeedList):
                 " AND md5(key) = md5(%s) FOR UPDATE",
                 (self.coll, feed, key),
             ).fetchone()
-            attempts = (old[1] + 1 if old and old[0] == stamp else 1) if error else 0
+            attempts = Item.attempts_after(old, stamp, error)
             db.execute(
                 "INSERT INTO feed_items (coll, feed, key, stamp, article, error, retry, attempts, seen)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (coll, md5(feed), md5(key)) DO UPDATE SET"
