@@ -38,30 +38,22 @@ def advisory_lock(db: Database, name: str, timeout_s: float | None = None) -> It
 def ingest_locks(db: Database, writer: str, article_ids: list[str], prefix: str) -> Iterator[None]:
     """What a worker holds while it writes some articles: the writer's lock shared (a full sync or
     repair, which holds it alone, waits for the workers, and they for it) and each article's own lock
-    (two workers write different articles at once; the same article one after the other). Taken in
-    one order, so two workers never wait for each other in a circle; released with the connection."""
-    import psycopg
-
-    conn = db.connect()
-    try:
-        conn.execute("SELECT pg_advisory_lock_shared(hashtextextended(%s, 0))", (writer,))
-        for aid in sorted(set(article_ids)):
-            conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (prefix + aid,))
+    (two workers write different articles at once; the same article one after the other)."""
+    with held_locks(db, [prefix + aid for aid in article_ids], shared=writer):
         yield
-    except psycopg.OperationalError as e:
-        raise db.unavailable(e) from None
-    finally:
-        conn.close()
 
 
 @contextmanager
-def held_locks(db: Database, names: list[str]) -> Iterator[None]:
-    """Holds the locks of these names for the block (waiting for other holders), taken in one order so
-    that two holders never wait for each other in a circle; released with the connection."""
+def held_locks(db: Database, names: list[str], shared: str = "") -> Iterator[None]:
+    """Holds the locks of these names for the block (waiting for other holders), after the lock
+    ``shared`` taken shared when one is named; taken in one order so that two holders never wait for
+    each other in a circle; released with the connection."""
     import psycopg
 
     conn = db.connect()
     try:
+        if shared:
+            conn.execute("SELECT pg_advisory_lock_shared(hashtextextended(%s, 0))", (shared,))
         for name in sorted(set(names)):
             conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (name,))
         yield
