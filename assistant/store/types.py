@@ -4,7 +4,7 @@ and an article as its record holds it."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from assistant.chunking import CHUNKER_VERSION, Chunk, chunk_article, chunk_ids
@@ -56,17 +56,9 @@ class SyncReport:
 
     def absorb(self, other: SyncReport) -> SyncReport:
         """This report and another's counts together (several jobs of one poll); returns self."""
-        for name in (
-            "added",
-            "updated",
-            "unchanged",
-            "removed",
-            "chunks_embedded",
-            "seconds",
-            "repaired",
-            "relinked",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for f in fields(self):
+            if f.name != "failed":  # every other field is a count (or seconds)
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
         self.failed = [*self.failed, *other.failed]
         return self
 
