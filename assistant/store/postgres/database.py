@@ -126,7 +126,6 @@ MIGRATIONS: tuple[str, ...] = (
         seen TEXT NOT NULL
     );
     CREATE UNIQUE INDEX IF NOT EXISTS feed_items_key ON feed_items (coll, md5(feed), md5(key));
-    CREATE INDEX IF NOT EXISTS feed_items_by_article ON feed_items (coll, md5(article));
     CREATE TABLE IF NOT EXISTS feed_articles (
         coll TEXT NOT NULL,
         url TEXT NOT NULL,
