@@ -133,31 +133,25 @@ def remove(
     index_dir: IndexDir = None,
 ) -> None:
     """Stop following a feed. Its articles stay (news archives keep old items) unless --purge."""
-    if _cluster(index_dir) and purge:  # the removal of its articles queued for the workers, and waited for
-        updater = _updater(index_dir)
-        with _feed_list_problems():
-            found = updater.poller.registry.feed(feed.strip())
-            if found is None:
-                fail(
-                    f"no followed feed has the address or name {feed.strip()[:200]!r} (see `assistant feeds list`)"
-                )
-            n, index, pending = updater.remove_feed(found, purge)
-        typer.echo(f"Stopped following “{found.name}”. Removed {n} of its articles.")
-        if pending or index is not None:
-            typer.echo(f"index: {pending or index.summary()}")  # type: ignore[union-attr]
-        raise typer.Exit(3 if pending else 0)
-    poller = _poller(index_dir)
+    # a purge in cluster mode: the removal of its articles is queued for the workers, and waited for
+    updater = _updater(index_dir) if purge and _cluster(index_dir) else None
+    poller = updater.poller if updater is not None else _poller(index_dir)
     with _feed_list_problems():
         found = poller.registry.feed(feed.strip())
         if found is None:
             fail(
                 f"no followed feed has the address or name {feed.strip()[:200]!r} (see `assistant feeds list`)"
             )
-        n = poller.remove(found, purge)
+        if updater is not None:
+            n, index, pending = updater.remove_feed(found, purge)
+        else:
+            n, index, pending = poller.remove(found, purge), None, ""
     typer.echo(f"Stopped following “{found.name}”." + (f" Removed {n} of its articles." if purge else ""))
-    if n:
-        updater = _updater(index_dir)
-        typer.echo(f"index: {updater.sync().summary()}")
+    if n and updater is None:
+        index = _updater(index_dir).sync()
+    if pending or index is not None:
+        typer.echo(f"index: {pending or index.summary()}")  # type: ignore[union-attr]
+    raise typer.Exit(3 if pending else 0)
 
 
 @feeds_app.command("sync")
